@@ -1,0 +1,3 @@
+from custom_architectures.gpt2.gpt2_decoder import GPT2Decoder
+
+__all__ = ["GPT2Decoder"]

@@ -1,0 +1,56 @@
+"""Reads PyTorch and safetensors checkpoint files into {key: NumPy array}.
+
+torch is an optional dependency (`pip install image_captioning[convert]`), imported only here.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+
+def import_torch():
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(
+            "Reading PyTorch checkpoints needs torch. Install the convert extra: "
+            "pip install 'torch==2.13.0' && pip install -e '.[convert]'"
+        ) from error
+    return torch
+
+
+def load_state_dict(path):
+    """Loads a checkpoint as {key: float32/int NumPy array}.
+
+    Accepts a plain `torch.save` state dict (.pt/.pth/.bin), a TorchScript archive (OpenAI's
+    distributed CLIP files), a model saved whole (its `state_dict()` is used), or a .safetensors file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint not found: {path}. Pass the path of a .pt, .bin or .safetensors file.")
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+
+        return dict(load_file(str(path)))
+    torch = import_torch()
+    try:
+        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception:
+        try:
+            loaded = torch.jit.load(str(path), map_location="cpu").state_dict()
+        except Exception:
+            loaded = torch.load(str(path), map_location="cpu", weights_only=False)
+    if hasattr(loaded, "state_dict"):
+        loaded = loaded.state_dict()
+    if isinstance(loaded, dict) and "state_dict" in loaded and isinstance(loaded["state_dict"], dict):
+        loaded = loaded["state_dict"]
+    return {key: tensor_to_numpy(value) for key, value in loaded.items()}
+
+
+def tensor_to_numpy(tensor):
+    if hasattr(tensor, "detach"):
+        tensor = tensor.detach().cpu()
+        if tensor.is_floating_point():
+            tensor = tensor.float()
+        return tensor.numpy()
+    return np.asarray(tensor)
