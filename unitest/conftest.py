@@ -1,0 +1,26 @@
+"""Shared pytest setup: quiet TensorFlow, fixed seeds, paths to ../shared/data."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data():
+    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: clone the project beside ../shared"
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def fixed_seed():
+    import keras
+
+    np.random.seed(0)
+    keras.utils.set_random_seed(0)
