@@ -32,7 +32,7 @@ class WeightTable:
     ```python
     table = WeightTable(state_dict)
     table.dense(model.fc, "mlp.c_fc")
-    table.finish(model)        # raises WeightConversionError naming any leftover key or variable
+    table.finish(model)  # raises WeightConversionError naming any leftover key or variable
     ```
     """
 
@@ -95,8 +95,8 @@ class WeightTable:
         self.set(layer.moving_variance, f"{key}.running_var")
         self.used_keys.add(f"{key}.num_batches_tracked")
 
-    def finish(self, model):
-        """Raises WeightConversionError unless every key was used and every variable filled."""
+    def finish(self, *models):
+        """Raises WeightConversionError unless every key was used and every variable of `models` filled."""
         problems = []
         if self.missing_keys:
             problems.append("missing keys in checkpoint: " + ", ".join(self.missing_keys))
@@ -104,9 +104,8 @@ class WeightTable:
         if unused:
             problems.append("unexpected keys in checkpoint: " + ", ".join(unused))
         problems.extend(self.shape_errors)
-        unfilled = [v.path for v in model.weights if v.path not in self.filled_paths]
+        unfilled = [v.path for model in models for v in model.weights if v.path not in self.filled_paths]
         if unfilled:
             problems.append("model variables not filled: " + ", ".join(unfilled))
         if problems:
             raise WeightConversionError("\n".join(problems))
-        return model

@@ -1,0 +1,79 @@
+"""GPT-2 weights from Hugging Face layout (also used inside official ClipCap files) -> GPT2Decoder."""
+
+import numpy as np
+
+from custom_architectures.gpt2 import GPT2Decoder
+from image_captioning.converters.weight_table import WeightConversionError, WeightTable
+
+ATTENTION_BUFFERS = ("attn.bias", "attn.masked_bias")
+
+
+def gpt2_buffer_keys(state_dict, prefix):
+    """The causal-mask buffers older transformers saved with every block; they hold no weights."""
+    return [
+        key
+        for key in state_dict
+        if key.startswith(f"{prefix}h.") and key[len(prefix) :].split(".", 2)[-1] in ATTENTION_BUFFERS
+    ]
+
+
+def infer_gpt2_config(state_dict, prefix="transformer."):
+    vocabulary_size, hidden_dim = state_dict[f"{prefix}wte.weight"].shape
+    num_layers = len({key[len(prefix) :].split(".")[1] for key in state_dict if key.startswith(f"{prefix}h.")})
+    return {
+        "vocabulary_size": int(vocabulary_size),
+        "num_layers": num_layers,
+        "num_heads": int(hidden_dim) // 64,  # every GPT-2 size uses 64-wide heads; shapes cannot tell
+        "hidden_dim": int(hidden_dim),
+        "intermediate_dim": int(state_dict[f"{prefix}h.0.mlp.c_fc.weight"].shape[1]),
+        "max_sequence_length": int(state_dict[f"{prefix}wpe.weight"].shape[0]),
+    }
+
+
+def fill_gpt2(table, decoder, prefix="transformer.", lm_head_key="lm_head.weight"):
+    """Adds GPT-2 rows to `table`: `prefix` is where `wte`, `h.N`, `ln_f` live."""
+    backbone = decoder.backbone
+    heads, head_dim = decoder.num_heads, decoder.hidden_dim // decoder.num_heads
+    table.set(backbone.token_embedding.embeddings, f"{prefix}wte.weight")
+    table.set(backbone.position_embedding.position_embeddings, f"{prefix}wpe.weight")
+    for i, block in enumerate(backbone.transformer_layers):
+        key = f"{prefix}h.{i}"
+        attention = block._self_attention_layer
+        table.layer_norm(block._self_attention_layer_norm, f"{key}.ln_1")
+        fused_kernel = table.take(f"{key}.attn.c_attn.weight")
+        fused_bias = table.take(f"{key}.attn.c_attn.bias")
+        if fused_kernel is not None and fused_bias is not None:
+            kernels = np.split(fused_kernel, 3, axis=1)
+            biases = np.split(fused_bias, 3)
+            for dense, kernel, bias in zip((attention._query_dense, attention._key_dense, attention._value_dense), kernels, biases):
+                table.assign(dense.kernel, kernel.reshape(-1, heads, head_dim), f"{key}.attn.c_attn.weight")
+                table.assign(dense.bias, bias.reshape(heads, head_dim), f"{key}.attn.c_attn.bias")
+        table.set(attention._output_dense.kernel, f"{key}.attn.c_proj.weight", lambda w: w.reshape(heads, head_dim, -1))
+        table.set(attention._output_dense.bias, f"{key}.attn.c_proj.bias")
+        table.layer_norm(block._feedforward_layer_norm, f"{key}.ln_2")
+        table.conv1d_dense(block._feedforward_intermediate_dense, f"{key}.mlp.c_fc")
+        table.conv1d_dense(block._feedforward_output_dense, f"{key}.mlp.c_proj")
+    table.layer_norm(backbone.layer_norm, f"{prefix}ln_f")
+    if lm_head_key in table.state_dict:
+        check_tied_lm_head(table, f"{prefix}wte.weight", lm_head_key)
+
+
+def check_tied_lm_head(table, wte_key, lm_head_key):
+    lm_head = table.take(lm_head_key)
+    if wte_key in table.state_dict and not np.array_equal(lm_head, table.state_dict[wte_key]):
+        raise WeightConversionError(
+            f"{lm_head_key} differs from {wte_key}: GPT2Decoder ties the output projection to the "
+            "token embedding, so an untied checkpoint cannot be represented."
+        )
+
+
+def convert_hf_gpt2(state_dict):
+    """Hugging Face GPT2LMHeadModel or GPT2Model state dict -> GPT2Decoder."""
+    prefix = "transformer." if "transformer.wte.weight" in state_dict else ""
+    if f"{prefix}wte.weight" not in state_dict:
+        raise WeightConversionError("Not a GPT-2 checkpoint: no 'transformer.wte.weight' or 'wte.weight' key.")
+    decoder = GPT2Decoder(**infer_gpt2_config(state_dict, prefix))
+    table = WeightTable(state_dict, ignored_keys=gpt2_buffer_keys(state_dict, prefix))
+    fill_gpt2(table, decoder, prefix)
+    table.finish(decoder)
+    return decoder
