@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole suite on TensorFlow (real sizes included), then the backend-agnostic tiny tests on JAX.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. .venv/bin/activate
+export TF_CPP_MIN_LOG_LEVEL=2
+python -m pytest -q --durations=15 unitest
+KERAS_BACKEND=jax python -m pytest -q -m "not real_size" unitest/test_clipcap_tiny.py unitest/test_clip_tiny.py unitest/test_gpt2_tiny.py unitest/test_generation.py
