@@ -1,0 +1,82 @@
+"""CLIP ViT image encoder, mirroring OpenAI's `VisionTransformer` (`clip/model.py`)."""
+
+import keras
+from keras import ops
+
+from custom_architectures.clip.clip_layers import LAYER_NORM_EPSILON, Transformer
+
+
+@keras.saving.register_keras_serializable(package="custom_architectures")
+class CLIPVisionTransformer(keras.Model):
+    """Vision transformer that maps normalized NHWC images to CLIP image embeddings.
+
+    Args:
+        input_resolution: image height and width (224 for ViT-B/32).
+        patch_size: side of the square patches (32 for ViT-B/32).
+        width: transformer width (768 for ViT-B/32).
+        layers: number of transformer blocks.
+        heads: attention heads (width // 64 in OpenAI's models).
+        output_dim: size of the projected embedding (512 for ViT-B/32).
+
+    Example:
+    ```python
+    encoder = CLIPVisionTransformer(input_resolution=224, patch_size=32, width=768,
+                                    layers=12, heads=12, output_dim=512)
+    embeddings = encoder(images)   # images: (B, 224, 224, 3) float32 -> (B, 512), not normalized
+    ```
+    """
+
+    def __init__(self, input_resolution, patch_size, width, layers, heads, output_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.input_resolution = input_resolution
+        self.patch_size = patch_size
+        self.width = width
+        self.layers_count = layers
+        self.heads = heads
+        self.output_dim = output_dim
+        self.grid_size = input_resolution // patch_size
+        policy = self.dtype_policy
+
+        self.conv1 = keras.layers.Conv2D(
+            width, patch_size, strides=patch_size, use_bias=False, name="conv1", dtype=policy
+        )
+        self.ln_pre = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name="ln_pre", dtype=policy)
+        self.transformer = Transformer(width, layers, heads, name="transformer", dtype=policy)
+        self.ln_post = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name="ln_post", dtype=policy)
+        self.build((None, input_resolution, input_resolution, 3))
+
+    def build(self, input_shape):
+        sequence_shape = (None, self.grid_size**2 + 1, self.width)
+        self.conv1.build(input_shape)
+        self.class_embedding = self.add_weight(shape=(self.width,), initializer="zeros", name="class_embedding")
+        self.positional_embedding = self.add_weight(
+            shape=(self.grid_size**2 + 1, self.width), initializer="zeros", name="positional_embedding"
+        )
+        self.ln_pre.build(sequence_shape)
+        self.transformer.build(sequence_shape)
+        self.ln_post.build((None, self.width))
+        self.proj = self.add_weight(shape=(self.width, self.output_dim), initializer="zeros", name="proj")
+        self.built = True
+
+    def call(self, images):
+        x = self.conv1(images)  # (B, grid, grid, width)
+        batch = ops.shape(x)[0]
+        x = ops.reshape(x, (batch, -1, self.width))
+        class_token = ops.broadcast_to(ops.cast(self.class_embedding, x.dtype), (batch, 1, self.width))
+        x = ops.concatenate([class_token, x], axis=1)
+        x = x + ops.cast(self.positional_embedding, x.dtype)
+        x = self.transformer(self.ln_pre(x))
+        return ops.matmul(self.ln_post(x[:, 0, :]), ops.cast(self.proj, x.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_dim)
+
+    def get_config(self):
+        return {
+            "input_resolution": self.input_resolution,
+            "patch_size": self.patch_size,
+            "width": self.width,
+            "layers": self.layers_count,
+            "heads": self.heads,
+            "output_dim": self.output_dim,
+        }
