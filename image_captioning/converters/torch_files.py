@@ -3,6 +3,7 @@
 torch is an optional dependency (`pip install image_captioning[convert]`), imported only here.
 """
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ def load_state_dict(path):
     """Loads a checkpoint as {key: float32/int NumPy array}.
 
     Accepts a plain `torch.save` state dict (.pt/.pth/.bin), a TorchScript archive (OpenAI's
-    distributed CLIP files), a model saved whole (its `state_dict()` is used), or a .safetensors file.
+    distributed CLIP files) or a .safetensors file.
     """
     path = Path(path)
     if not path.is_file():
@@ -33,18 +34,28 @@ def load_state_dict(path):
 
         return dict(load_file(str(path)))
     torch = import_torch()
-    try:
-        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception:
+    if is_torchscript_archive(path):
+        loaded = torch.jit.load(str(path), map_location="cpu").state_dict()
+    else:
         try:
-            loaded = torch.jit.load(str(path), map_location="cpu").state_dict()
-        except Exception:
-            loaded = torch.load(str(path), map_location="cpu", weights_only=False)
+            loaded = torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise ValueError(
+                f"{path} is not a PyTorch state dict that loads safely ({error}). If it is a whole pickled "
+                "model from a source you trust, load it with torch and save its state_dict() instead."
+            ) from error
     if hasattr(loaded, "state_dict"):
         loaded = loaded.state_dict()
     if isinstance(loaded, dict) and "state_dict" in loaded and isinstance(loaded["state_dict"], dict):
         loaded = loaded["state_dict"]
     return {key: tensor_to_numpy(value) for key, value in loaded.items()}
+
+
+def is_torchscript_archive(path):
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("/constants.pkl") for name in archive.namelist())
 
 
 def tensor_to_numpy(tensor):
