@@ -1,0 +1,29 @@
+"""`image-captioning` console script: one subcommand per job."""
+
+import argparse
+
+from image_captioning.convert import add_convert_arguments, run_convert
+
+SUBCOMMANDS = {
+    "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", add_convert_arguments, run_convert),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="image-captioning", description="CLIP -> ClipCap -> GPT-2 captioning.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_arguments, run) in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        add_arguments(sub)
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    result = args.run(args)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
