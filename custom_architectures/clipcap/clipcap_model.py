@@ -52,8 +52,13 @@ class ClipCapModel(keras.Model):
         return self.mapper(clip_embedding)
 
     def call(self, inputs, training=False):
-        """inputs: {"clip_embedding": (B, E), "token_ids": (B, T), optional "padding_mask": (B, T)}."""
-        prefix = self.embed_prefix(inputs["clip_embedding"])
+        """inputs: {"clip_embedding": (B, E) or "images": (B, H, W, 3), "token_ids": (B, T),
+        optional "padding_mask": (B, T)}; "images" trains the image encoder jointly."""
+        if "images" in inputs:
+            clip_embedding = self.image_encoder(inputs["images"], training=training)
+        else:
+            clip_embedding = inputs["clip_embedding"]
+        prefix = self.embed_prefix(clip_embedding)
         tokens = self.decoder.embed_tokens(inputs["token_ids"])
         embeddings = ops.concatenate([prefix, ops.cast(tokens, prefix.dtype)], axis=1)
         padding_mask = inputs.get("padding_mask")
