@@ -1,0 +1,272 @@
+"""`CaptionGenerator`: ClipCap captions from CLIP embeddings (or images), batched and compiled."""
+
+import collections
+import dataclasses
+import time
+from typing import Callable, List, Optional
+
+import keras
+import numpy as np
+from keras import ops
+
+from image_captioning.generation.compile import compile_function
+from image_captioning.generation.generation_config import MAX_STOP_TOKENS, GenerationConfig, GenerationConfigError
+from image_captioning.generation.strategies import CachedForward, UncachedForward, decode_beams, decode_sequences
+
+DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32)
+
+
+@dataclasses.dataclass
+class GeneratedSequence:
+    """One caption: its token ids (stop token included), its score and, with a detokenizer, its text.
+
+    `score` is the mean log-probability per generated token under softmax(logits / temperature):
+    for beam search exactly the official `generate_beam` score (sum / sequence length).
+    """
+
+    token_ids: List[int]
+    score: float
+    text: Optional[str] = None
+
+
+class CaptionGenerator:
+    """Decodes ClipCap captions for a batch of CLIP embeddings, with a compiled loop per shape.
+
+    Inputs are split into chunks of at most `max(batch_buckets)` and each chunk is padded up to
+    the next bucket, so one compiled function serves every batch size of a bucket: it is traced
+    once per (strategy, bucket, beams or samples, max_length) and never again (see `trace_counts`).
+    Sampling parameters, temperature and stop tokens are passed as tensors, so changing them does
+    not retrace either.
+
+    Args:
+        model: a `ClipCapModel`, or a `(mapper, decoder)` pair.
+        detokenize: optional `callable(list_of_ids) -> str` to fill `GeneratedSequence.text`.
+        image_encoder: CLIP image encoder for `caption_images` (default: the model's).
+        normalize_prefix: L2-normalise CLIP embeddings before the mapper (default: the model's;
+            False for a `(mapper, decoder)` pair).
+        batch_buckets: the padded batch sizes compiled.
+        jit_compile: TensorFlow only: "auto" (XLA from `xla_min_rows` decoded rows on, where it is
+            faster; a plain graph below, where XLA is slower on CPU), True or False.
+        xla_min_rows: with "auto", the smallest number of decoded rows compiled with XLA.
+        defaults: default `GenerationConfig` fields for `generate` (e.g. `stop_tokens=(50256,)`).
+
+    Example:
+    ```python
+    generator = CaptionGenerator(model, detokenize=tokenizer.detokenize)
+    captions = generator.generate(clip_embeddings, strategy="beam")   # list (per input) of lists
+    best = [c[0].text for c in captions]
+    samples = generator.generate(clip_embeddings, strategy="sample", top_p=0.9,
+                                 num_return_sequences=3, seed=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        model,
+        detokenize: Optional[Callable] = None,
+        image_encoder=None,
+        normalize_prefix=None,
+        batch_buckets=DEFAULT_BUCKETS,
+        jit_compile="auto",
+        xla_min_rows=8,
+        **defaults,
+    ):
+        if isinstance(model, (tuple, list)):
+            mapper, decoder = model
+            model_encoder, model_normalize = None, False
+        else:
+            mapper, decoder = model.mapper, model.decoder
+            model_encoder, model_normalize = model.image_encoder, model.normalize_prefix
+        self.mapper = mapper
+        self.decoder = decoder
+        self.image_encoder = image_encoder if image_encoder is not None else model_encoder
+        self.normalize_prefix = model_normalize if normalize_prefix is None else normalize_prefix
+        self.detokenize = detokenize
+        buckets = sorted({int(b) for b in batch_buckets})
+        if not buckets or buckets[0] < 1:
+            raise ValueError(f"batch_buckets must be positive integers, got {batch_buckets!r}.")
+        self.batch_buckets = tuple(buckets)
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}.")
+        self.jit_compile = jit_compile
+        self.xla_min_rows = xla_min_rows
+        self.defaults = GenerationConfig(**defaults)
+        self.trace_counts = collections.Counter()
+        self.compile_seconds = {}
+        self._compiled = {}
+
+    @property
+    def prefix_length(self):
+        return self.mapper.prefix_length
+
+    # ------------------------------------------------------------------ public API
+
+    def generate(self, clip_embeddings, strategy=None, config=None, **options) -> List[List[GeneratedSequence]]:
+        """Captions for each CLIP embedding, in input order, best first.
+
+        Args:
+            clip_embeddings: (N, clip_dim) array.
+            strategy: "greedy", "beam" or "sample".
+            config: a `GenerationConfig` (its fields can still be overridden by `options`).
+            **options: any `GenerationConfig` field: num_beams, temperature, top_k, top_p,
+                num_return_sequences, max_length, stop_tokens, seed, use_cache.
+        """
+        config = self.resolve_config(config, strategy=strategy, **options)
+        clip_embeddings = np.asarray(ops.convert_to_numpy(clip_embeddings), dtype="float32")
+        if clip_embeddings.ndim != 2 or clip_embeddings.shape[1] != self.mapper.clip_dim:
+            raise ValueError(
+                f"clip_embeddings must have shape (batch, {self.mapper.clip_dim}), got {clip_embeddings.shape}."
+            )
+        total = self.prefix_length + config.max_length
+        if total > self.decoder.max_sequence_length:
+            raise GenerationConfigError(
+                f"prefix_length + max_length = {total} exceeds GPT-2's {self.decoder.max_sequence_length} positions."
+            )
+        uniforms = None
+        if config.strategy == "sample":
+            rng = np.random.default_rng(config.seed)
+            uniforms = rng.random((len(clip_embeddings), config.rows_per_input, config.max_length), dtype=np.float32)
+        results = []
+        for start, chunk, bucket in self._chunks(len(clip_embeddings)):
+            chunk_uniforms = None if uniforms is None else uniforms[start : start + chunk]
+            arrays = self._run_decode(config, clip_embeddings[start : start + chunk], bucket, chunk_uniforms)
+            results.extend(self._to_sequences(config, arrays, chunk))
+        return results
+
+    def caption_images(self, images, strategy=None, config=None, **options) -> List[List[GeneratedSequence]]:
+        """End to end: preprocessed images (N, H, W, 3) -> CLIP -> mapper -> captions."""
+        return self.generate(self.encode_images(images), strategy=strategy, config=config, **options)
+
+    def encode_images(self, images):
+        """CLIP embeddings of preprocessed images, compiled per batch bucket."""
+        if self.image_encoder is None:
+            raise ValueError("This CaptionGenerator has no image encoder: pass one, or call generate() with CLIP embeddings.")
+        images = np.asarray(ops.convert_to_numpy(images), dtype="float32")
+        outputs = []
+        for start, chunk, bucket in self._chunks(len(images)):
+            batch = _pad_rows(images[start : start + chunk], bucket)
+            key = ("encode", bucket) + batch.shape[1:]
+            function = self._function(key, self._encode_fn, [self.image_encoder], jit=self._use_xla(bucket))
+            embeddings = self._call(key, function, ops.convert_to_tensor(batch))
+            outputs.append(ops.convert_to_numpy(embeddings)[:chunk])
+        return np.concatenate(outputs, axis=0)
+
+    def resolve_config(self, config=None, strategy=None, **options):
+        config = config or self.defaults
+        if strategy is not None:
+            options["strategy"] = strategy
+        unknown = set(options) - {f.name for f in dataclasses.fields(GenerationConfig)}
+        if unknown:
+            raise GenerationConfigError(f"Unknown generation options {sorted(unknown)}.")
+        return config.replace(**options) if options else config
+
+    # ------------------------------------------------------------------ compiled functions
+
+    def _chunks(self, count):
+        if count == 0:
+            return
+        largest = self.batch_buckets[-1]
+        for start in range(0, count, largest):
+            chunk = min(largest, count - start)
+            bucket = next(b for b in self.batch_buckets if b >= chunk)
+            yield start, chunk, bucket
+
+    def _use_xla(self, rows):
+        if keras.config.backend() != "tensorflow":
+            return True
+        if self.jit_compile == "auto":
+            return rows >= self.xla_min_rows
+        return self.jit_compile
+
+    def _function(self, key, make, layers, jit):
+        if key not in self._compiled:
+            self._compiled[key] = compile_function(make(key), layers, jit_compile=jit)
+        return self._compiled[key]
+
+    def _call(self, key, function, *args):
+        first = key not in self.compile_seconds
+        started = time.perf_counter()
+        outputs = function(*args)
+        if first:
+            outputs = keras.tree.map_structure(ops.convert_to_numpy, outputs)
+            self.compile_seconds[key] = time.perf_counter() - started
+        return outputs
+
+    def _encode_fn(self, key):
+        def encode(images):
+            self.trace_counts[key] += 1  # Python side effect: runs only while tracing
+            return ops.cast(self.image_encoder(images), "float32")
+
+        return encode
+
+    def _prefix(self, clip_embedding):
+        clip_embedding = ops.cast(clip_embedding, self.decoder.compute_dtype)
+        if self.normalize_prefix:
+            clip_embedding = clip_embedding / ops.norm(clip_embedding, axis=-1, keepdims=True)
+        return ops.cast(self.mapper(clip_embedding), self.decoder.compute_dtype)
+
+    def _decode_fn(self, key):
+        strategy, _, copies, max_length, use_cache = key[1:]
+        forward = (CachedForward if use_cache else UncachedForward)(self.decoder)
+
+        def decode(clip_embedding, valid, uniforms, temperature, top_k, top_p, stop_tokens):
+            self.trace_counts[key] += 1  # Python side effect: runs only while tracing
+            prefix = self._prefix(clip_embedding)
+            if strategy == "beam":
+                return decode_beams(forward, prefix, valid, temperature, stop_tokens, max_length, copies)
+            return decode_sequences(
+                forward, prefix, valid, uniforms, temperature, top_k, top_p, stop_tokens, max_length, copies,
+                sample=strategy == "sample",
+            )
+
+        return decode
+
+    def _run_decode(self, config, clip_embeddings, bucket, uniforms):
+        chunk = len(clip_embeddings)
+        copies = config.rows_per_input
+        key = ("decode", config.strategy, bucket, copies, config.max_length, config.use_cache)
+        function = self._function(key, self._decode_fn, [self.mapper, self.decoder], jit=self._use_xla(bucket * copies))
+        valid = np.arange(bucket) < chunk
+        if uniforms is None:
+            uniforms = np.zeros((bucket * copies, 1), "float32")
+        else:
+            uniforms = _pad_rows(uniforms, bucket).reshape(bucket * copies, config.max_length)
+        stop_tokens = np.full((MAX_STOP_TOKENS,), -1, "int32")
+        stop_tokens[: len(config.stop_tokens)] = config.stop_tokens
+        vocabulary = self.decoder.vocabulary_size
+        args = (
+            _pad_rows(clip_embeddings, bucket),
+            valid,
+            uniforms,
+            np.float32(config.temperature),
+            np.int32(min(config.top_k or vocabulary, vocabulary)),
+            np.float32(2.0 if config.top_p is None or config.top_p >= 1.0 else config.top_p),
+            stop_tokens,
+        )
+        outputs = self._call(key, function, *[ops.convert_to_tensor(a) for a in args])
+        return [ops.convert_to_numpy(o) for o in outputs]
+
+    def _to_sequences(self, config, arrays, chunk):
+        token_ids, lengths, scores = arrays
+        copies = config.rows_per_input
+        token_ids = token_ids.reshape(-1, copies, config.max_length)[:chunk]
+        lengths = lengths.reshape(-1, copies)[:chunk]
+        scores = scores.reshape(-1, copies)[:chunk]
+        results = []
+        for ids, lens, scs in zip(token_ids, lengths, scores):
+            order = np.argsort(-scs, kind="stable")[: config.returned_sequences]
+            sequences = []
+            for i in order:
+                tokens = [int(t) for t in ids[i, : lens[i]]]
+                text = self.detokenize(tokens) if self.detokenize is not None else None
+                sequences.append(GeneratedSequence(token_ids=tokens, score=float(scs[i]), text=text))
+            results.append(sequences)
+        return results
+
+
+def _pad_rows(array, rows):
+    """Pads axis 0 to `rows` with copies of the first row (real values: no NaN in padding)."""
+    if len(array) == rows:
+        return array
+    filler = np.repeat(array[:1], rows - len(array), axis=0)
+    return np.concatenate([array, filler], axis=0)
