@@ -1,3 +1,4 @@
+from custom_architectures.clipcap.clipcap_builder import MAPPERS, build_clipcap_model
 from custom_architectures.clipcap.clipcap_mlp_mapper import ClipCapMLPMapper
 from custom_architectures.clipcap.clipcap_model import ClipCapModel
 from custom_architectures.clipcap.clipcap_transformer_mapper import (
@@ -6,8 +7,6 @@ from custom_architectures.clipcap.clipcap_transformer_mapper import (
     ClipCapTransformerMapper,
 )
 
-MAPPERS = {"mlp": ClipCapMLPMapper, "transformer": ClipCapTransformerMapper}
-
 __all__ = [
     "ClipCapAttention",
     "ClipCapMLPMapper",
@@ -15,4 +14,5 @@ __all__ = [
     "ClipCapTransformerLayer",
     "ClipCapTransformerMapper",
     "MAPPERS",
+    "build_clipcap_model",
 ]

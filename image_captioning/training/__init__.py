@@ -1,0 +1,3 @@
+from image_captioning.training.trainer import train
+
+__all__ = ["train"]

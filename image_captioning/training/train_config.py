@@ -1,0 +1,61 @@
+"""Training presets (JSON files in hparams/) and command-line overrides such as `train.epochs=3`."""
+
+import copy
+import json
+
+from image_captioning.hub import HPARAMS_DIR
+
+TRAINING_PRESETS = {
+    "shapes-demo": "shapes-demo.json",
+    "coco-mlp": "train-coco-mlp.json",
+    "coco-transformer": "train-coco-transformer.json",
+}
+
+# --tiny: the same code path in seconds (smoke test); the tokenizer stays the real GPT-2 one.
+TINY_OVERRIDES = {
+    "data.num_images": 48,
+    "model.decoder.num_layers": 1,
+    "model.decoder.hidden_dim": 32,
+    "model.decoder.num_heads": 2,
+    "model.decoder.intermediate_dim": 64,
+    "train.epochs": 2,
+    "train.batch_size": 8,
+    "train.warmup_steps": 2,
+    "train.max_caption_length": 16,
+}
+
+
+def load_training_preset(name_or_path):
+    path = HPARAMS_DIR / TRAINING_PRESETS[name_or_path] if name_or_path in TRAINING_PRESETS else name_or_path
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"No training preset {name_or_path!r}: use one of {', '.join(sorted(TRAINING_PRESETS))} or a JSON file path."
+        ) from None
+
+
+def parse_override(text):
+    """'train.epochs=3' -> ('train.epochs', 3); values are JSON when they parse, else strings."""
+    if "=" not in text:
+        raise ValueError(f"Override {text!r} must look like section.key=value, e.g. train.epochs=3")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def apply_overrides(config, overrides):
+    """Returns a copy of `config` with dotted keys set; an unknown section is an error, a new leaf key is allowed."""
+    config = copy.deepcopy(config)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = config
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise KeyError(f"Override {dotted!r}: the preset has no section {part!r}.")
+            node = node[part]
+        node[leaf] = value
+    return config

@@ -1,0 +1,151 @@
+"""`train(config, out_dir)`: ClipCap training with Keras `fit`, from a preset dict (see hparams/)."""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from custom_architectures.clipcap import build_clipcap_model
+from image_captioning.clipcap import ClipCap
+from image_captioning.datasets import read_dataset
+from image_captioning.inputs import load_image
+from image_captioning.preprocessing import clip_preprocess_numpy
+from image_captioning.tokenizer import load_tokenizer
+from image_captioning.training.caption_loss import CaptionLoss
+from image_captioning.training.caption_tokens import tokenize_captions
+from image_captioning.training.checkpoints import EpochCheckpoint, restore_checkpoint
+from image_captioning.training.embedding_cache import precompute_embeddings
+from image_captioning.training.loss_curve import write_loss_history
+from image_captioning.training.training_data import CaptionExamples, batch_stream
+from image_captioning.training.warmup_schedule import WarmupLinearDecay
+
+END_OF_TEXT = "<|endoftext|>"
+
+
+def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
+    """Trains the model a preset describes and saves it to `out_dir/model`; returns the ClipCap.
+
+    `out_dir` also gets `train_config.json`, `checkpoint/` (resumed from when present and `resume`),
+    `logs/` (TensorBoard), `loss.csv` and `loss.png`. `stop_after_epochs` ends this run early (the
+    learning-rate schedule still spans all epochs), for jobs split over several sessions.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "train_config.json").write_text(json.dumps(config, indent=2))
+    options = config["train"]
+    keras.utils.set_random_seed(options["seed"])
+    set_precision(options.get("mixed_precision", "auto"))
+    model = initial_model(config)
+    tokenizer = load_tokenizer()
+    end_token = tokenizer.token_to_id(END_OF_TEXT) if options.get("append_end_token", True) else None
+    records = {split: load_split(config["data"], out_dir, split) for split in ("train", "val")}
+    examples = {
+        split: build_examples(model, split_records, tokenizer, options, end_token, out_dir / f"embeddings-{split}")
+        for split, split_records in records.items()
+        if split_records
+    }
+    set_trainable(model, options)
+    batch_size, epochs = options["batch_size"], options["epochs"]
+    steps_per_epoch = len(examples["train"]) // batch_size
+    schedule = WarmupLinearDecay(options["learning_rate"], options["warmup_steps"], steps_per_epoch * epochs)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.get("weight_decay", 0.01)),
+        loss=CaptionLoss(model.prefix_length),
+    )
+    start_epoch, history = restore_checkpoint(model, out_dir / "checkpoint") if resume else (0, {})
+    validation = {}
+    if "val" in examples and len(examples["val"]) >= batch_size:
+        validation = {
+            "validation_data": batch_stream(examples["val"], batch_size, options["seed"]),
+            "validation_steps": len(examples["val"]) // batch_size,
+        }
+    end_epoch = epochs if stop_after_epochs is None else min(epochs, start_epoch + stop_after_epochs)
+    if start_epoch < end_epoch:
+        model.fit(
+            batch_stream(examples["train"], batch_size, options["seed"], start_step=start_epoch * steps_per_epoch),
+            epochs=end_epoch,
+            initial_epoch=start_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=[EpochCheckpoint(out_dir / "checkpoint", history), keras.callbacks.TensorBoard(str(out_dir / "logs"))],
+            shuffle=False,  # batch_stream shuffles, deterministically per epoch
+            verbose=verbose,
+            **validation,
+        )
+    write_loss_history(history, out_dir / "loss.csv", out_dir / "loss.png")
+    generation = dict(config.get("generation", {}))
+    if end_token is not None:
+        generation.setdefault("stop_tokens", [END_OF_TEXT])
+    captioner = ClipCap(model, generation)
+    captioner.save_pretrained(out_dir / "model")
+    return captioner
+
+
+def set_precision(setting):
+    """'auto' trains in mixed bfloat16 on a GPU and float32 elsewhere."""
+    if setting == "auto":
+        setting = accelerator_available()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if setting else "float32")
+
+
+def accelerator_available():
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].platform != "cpu"
+    return False
+
+
+def initial_model(config):
+    init_from = config["train"].get("init_from")
+    if init_from:
+        return ClipCap.from_pretrained(init_from).model
+    return build_clipcap_model(config["model"])
+
+
+def load_split(data_config, out_dir, split):
+    """Records of one split; the "synthetic" format first writes the seeded shapes dataset."""
+    data_config = dict(data_config)
+    data_format = data_config.pop("format")
+    if data_format == "synthetic":
+        from image_captioning.synthetic import generate_scenes
+
+        data_dir = out_dir / "data"
+        if not (data_dir / "captions.csv").is_file():
+            generate_scenes(data_dir, data_config["num_images"], data_config.get("num_videos", 0),
+                            seed=data_config.get("seed", 0), image_size=data_config.get("image_size", 96))
+        return [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split) if r.media_kind == "image"]
+    path = data_config.pop("path")
+    return read_dataset(path, data_format, split=split, **data_config)
+
+
+def build_examples(model, records, tokenizer, options, end_token, cache_dir):
+    """Media rows (embeddings from the frozen encoder, or preprocessed images for joint training)
+    and one tokenized row per caption."""
+    paths = [record.media_path for record in records]
+    resolution = model.image_encoder.input_resolution
+    if options.get("train_image_encoder", False):
+        media, media_key = np.stack([clip_preprocess_numpy(load_image(path), resolution) for path in paths]), "images"
+    else:
+        encode = lambda images: keras.ops.convert_to_numpy(model.encode_images(images))
+        _, media, errors = precompute_embeddings(paths, encode, resolution, cache_dir, video_frames=options.get("video_frames", 8))
+        if errors:
+            print(f"Skipping {len(errors)} unreadable media, e.g. {next(iter(errors.values()))}")
+        records = [record for index, record in enumerate(records) if index not in errors]
+        media = media[[index for index in range(len(paths)) if index not in errors]]
+        media_key = "clip_embedding"
+    captions = [caption for record in records for caption in record.captions]
+    media_index = np.array([row for row, record in enumerate(records) for _ in record.captions], dtype=np.int32)
+    token_ids, labels, padding_mask = tokenize_captions(tokenizer, captions, options["max_caption_length"], end_token)
+    return CaptionExamples(media.astype(np.float32), media_key, media_index, token_ids, labels, padding_mask)
+
+
+def set_trainable(model, options):
+    if model.image_encoder is not None:
+        model.image_encoder.trainable = bool(options.get("train_image_encoder", False))
+    model.decoder.trainable = bool(options.get("train_decoder", True))
