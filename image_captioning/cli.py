@@ -3,9 +3,11 @@
 import argparse
 
 from image_captioning.convert import add_convert_arguments, run_convert
+from image_captioning.training.train_command import add_train_arguments, run_train
 
 SUBCOMMANDS = {
     "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", add_convert_arguments, run_convert),
+    "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", add_train_arguments, run_train),
 }
 
 
