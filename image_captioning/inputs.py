@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,13 +102,14 @@ def expand_inputs(inputs, *, recursive: bool = True) -> Iterator[WorkItem]:
 
     Args:
         inputs: a single input or an iterable of: str / os.PathLike (file, directory,
-            glob pattern), np.ndarray (RGB image or batch of images), PIL.Image.Image.
+            glob pattern), np.ndarray (RGB image or batch of images), PIL.Image.Image,
+            or `WorkItem` (kept as it is, renumbered).
         recursive: search directories recursively; also lets `**` in globs cross folders.
 
     Example:
         >>> items = list(expand_inputs(["photos/", "clip.mp4", np.zeros((8, 8, 3), np.uint8)]))
     """
-    if isinstance(inputs, (str, os.PathLike, np.ndarray, Image.Image)):
+    if isinstance(inputs, (str, os.PathLike, np.ndarray, Image.Image, WorkItem)) or not isinstance(inputs, Iterable):
         inputs = [inputs]
     index = 0
     for position, value in enumerate(inputs):
@@ -118,6 +119,9 @@ def expand_inputs(inputs, *, recursive: bool = True) -> Iterator[WorkItem]:
 
 
 def _expand_one(value, position: int, recursive: bool) -> Iterator[WorkItem]:
+    if isinstance(value, WorkItem):
+        yield value
+        return
     if isinstance(value, np.ndarray):
         if value.ndim == 4:
             for i in range(value.shape[0]):
