@@ -331,6 +331,27 @@ def test_consumer_interrupt_and_early_break_shut_down(images):
     assert live_threads() == before
 
 
+def test_ctrl_c_while_waiting_for_results_shuts_down(images):
+    import os
+    import signal
+
+    def slow_encode(batch):
+        time.sleep(0.05)
+        return mean_colour(batch)
+
+    before = live_threads()
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    delivered = []
+    with pytest.raises(KeyboardInterrupt):
+        timer.start()
+        for result in run_pipeline([images] * 20, slow_encode, describe, preprocess=small_preprocess,
+                                   resolution=RESOLUTION, batch_size=1, progress=False):
+            delivered.append(result)
+    timer.join()
+    assert 0 < len(delivered) < 320
+    assert live_threads() == before
+
+
 def test_bad_model_outputs_are_reported(images):
     with pytest.raises(ValueError, match=r"encode_fn returned shape \(3,\) for 1 images"):
         list(run_pipeline([images / "apple.jpg"], lambda x: x.mean(axis=(0, 1, 2)), describe,
