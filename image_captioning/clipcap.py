@@ -4,15 +4,18 @@ import json
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
+from image_captioning.results import Caption
 from image_captioning.tokenizer import GPT2_ASSETS, load_tokenizer, save_tokenizer_files
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 FORMAT_VERSION = 1
 DEFAULT_GENERATION = {"strategy": "beam", "num_beams": 5, "max_length": 67, "stop_tokens": ["."]}
+END_OF_TEXT = "<|endoftext|>"
 
 
 class ClipCap:
@@ -26,6 +29,8 @@ class ClipCap:
     Example:
     ```python
     captioner = ClipCap.from_pretrained("clipcap-coco")      # or a folder
+    results = captioner.predict(["photos/", "clip.mp4"], strategy="beam", output_dir="out/")
+    print(results[0].caption.text)
     captioner.save_pretrained("pretrained_models/my-copy")   # from_pretrained's exact inverse
     ```
     """
@@ -35,6 +40,7 @@ class ClipCap:
         self.generation = {**DEFAULT_GENERATION, **(generation or {})}
         self.tokenizer_dir = Path(tokenizer_dir)
         self._tokenizer = None
+        self._generator = None
 
     @property
     def tokenizer(self):
@@ -43,17 +49,83 @@ class ClipCap:
         return self._tokenizer
 
     @property
+    def generator(self):
+        """The compiled `CaptionGenerator`, built on first use and kept (its traces are reused)."""
+        if self._generator is None:
+            from image_captioning.generation import CaptionGenerator
+
+            self._generator = CaptionGenerator(self.model)
+        return self._generator
+
+    @property
     def resolution(self):
         return self.model.image_encoder.input_resolution
+
+    def token_id(self, token):
+        """A stop token given as an id or as text that is exactly one GPT-2 token ("." or "<|endoftext|>")."""
+        if isinstance(token, (int, np.integer)):
+            return int(token)
+        ids = [self.tokenizer.token_to_id(END_OF_TEXT)] if token == END_OF_TEXT else self.tokenizer([token])[0]
+        if len(ids) != 1:
+            raise ValueError(f"Stop token {token!r} is {len(ids)} GPT-2 tokens; give one token (e.g. '.') or its id.")
+        return int(ids[0])
+
+    def generation_options(self, **overrides):
+        options = {**self.generation, **{k: v for k, v in overrides.items() if v is not None}}
+        options["stop_tokens"] = tuple(self.token_id(token) for token in options.get("stop_tokens", ()))
+        return options
+
+    def caption_text(self, token_ids):
+        end = self.tokenizer.token_to_id(END_OF_TEXT)
+        return self.tokenizer.detokenize([[t for t in token_ids if t != end]])[0].strip()
+
+    def encode_images(self, images):
+        """CLIP embeddings (N, clip_dim) of CLIP-preprocessed images (N, R, R, 3)."""
+        return self.generator.encode_images(images)
+
+    def caption_embeddings(self, clip_embeddings, **generation):
+        """Captions (best first) for each CLIP embedding; `generation` overrides the model's defaults."""
+        rows = self.generator.generate(clip_embeddings, **self.generation_options(**generation))
+        return [[Caption(self.caption_text(s.token_ids), float(s.score), list(s.token_ids)) for s in row] for row in rows]
+
+    def predict(self, inputs, *, sampling=None, batch_size=32, output_dir=None, video_formats=("srt", "vtt", "json"),
+                overlay=False, gallery=None, progress=False, stats=None, **generation):
+        """Captions images and videos; returns one result per input, in order (errors recorded, not raised).
+
+        Args:
+            inputs: a path, folder, glob, video, NumPy array or PIL image, or a list mixing them.
+            sampling: `video.FrameSampling` for videos (default: 8 uniform frames).
+            batch_size: frames per CLIP/generation batch.
+            output_dir: when given, write SRT/VTT/JSON per video and captions.jsonl for images there.
+            video_formats, overlay, gallery: see `writers.ResultWriter`.
+            progress: show a tqdm bar (items and frames per second).
+            stats: a `PipelineStats` to fill with per-stage busy time.
+            **generation: decoding options (strategy, num_beams, temperature, top_k, top_p,
+                num_return_sequences, max_length, stop_tokens, seed).
+        """
+        from image_captioning.pipeline import run_pipeline
+        from image_captioning.video import FrameSampling
+        from image_captioning.writers import ResultWriter
+
+        if isinstance(inputs, (str, Path)) or not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        options = self.generation_options(**generation)
+        caption_fn = lambda embeddings: self.caption_embeddings(embeddings, **options)
+        writer = ResultWriter(output_dir, video_formats=video_formats, overlay=overlay, gallery=gallery) if output_dir else None
+        try:
+            results = run_pipeline(inputs, self.encode_images, caption_fn, resolution=self.resolution, batch_size=batch_size,
+                                   on_result=writer, progress=progress, stats=stats, sampling=sampling or FrameSampling())
+            return list(results)
+        finally:
+            if writer is not None:
+                writer.close()
 
     def save_pretrained(self, directory):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        config = {
-            "format_version": FORMAT_VERSION,
-            "model": keras.saving.serialize_keras_object(self.model),
-            "generation": self.generation,
-        }
+        model_config = keras.saving.serialize_keras_object(self.model)
+        model_config.pop("compile_config", None)  # an inference folder carries no optimizer or loss
+        config = {"format_version": FORMAT_VERSION, "model": model_config, "generation": self.generation}
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         self.model.save_weights(directory / WEIGHTS_FILE)
         save_tokenizer_files(directory, self.tokenizer_dir)
