@@ -52,6 +52,7 @@ def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.get("weight_decay", 0.01)),
         loss=CaptionLoss(model.prefix_length),
+        jit_compile=options.get("jit_compile", True),  # XLA halves CPU step time here; Keras' "auto" did not pick it
     )
     start_epoch, history = restore_checkpoint(model, out_dir / "checkpoint") if resume else (0, {})
     validation = {}
