@@ -168,6 +168,11 @@ def convert_named_model(hparams, cache_dir, clipcap_checkpoint=None, clip_checkp
     """Fetches (or takes locally) the official files named in `hparams`, converts, caches, returns ClipCap."""
     from image_captioning.convert import convert_official_clipcap
 
+    if "clipcap_checkpoint" not in hparams:
+        raise FileNotFoundError(
+            f"{hparams['name']} is a model this project trains, and its folder is missing from the cache. "
+            f"Reproduce it with: {hparams['reproduce']}"
+        )
     clipcap_file = hub.fetch_official_file(hparams["clipcap_checkpoint"], cache_dir, clipcap_checkpoint)
     clip_file = hub.fetch_official_file(hparams["clip_checkpoint"], cache_dir, clip_checkpoint)
     captioner = convert_official_clipcap(

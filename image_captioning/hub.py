@@ -14,6 +14,7 @@ PRETRAINED_MODELS = {
     "clipcap-coco": "clipcap-coco.json",
     "clipcap-conceptual": "clipcap-conceptual.json",
     "clipcap-coco-transformer": "clipcap-coco-transformer.json",
+    "shapes-demo": "shapes-demo.json",  # trained by this project, shipped in pretrained_models/
 }
 
 

@@ -40,6 +40,9 @@ def test_every_registered_name_has_complete_hparams():
     for name in hub.PRETRAINED_MODELS:
         hparams = hub.load_hparams(name)
         assert hparams["name"] == name
+        if "reproduce" in hparams:  # trained and shipped by this project
+            assert hparams["reproduce"].startswith("image-captioning train")
+            continue
         for entry in ("clipcap_checkpoint", "clip_checkpoint"):
             assert hparams[entry]["url"].startswith("https://") and hparams[entry]["filename"]
     assert hub.load_hparams("clipcap-coco-transformer")["normalize_prefix"] is True
@@ -92,3 +95,5 @@ def test_save_and_from_pretrained_are_exact_inverses(tmp_path):
 def test_unknown_name_or_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a model folder"):
         ClipCap.from_pretrained(tmp_path / "nothing-here")
+    with pytest.raises(FileNotFoundError, match="Reproduce it with: image-captioning train --preset shapes-demo"):
+        ClipCap.from_pretrained("shapes-demo", cache_dir=tmp_path)
