@@ -318,7 +318,7 @@ def gpu_note():
     print(f"  TensorFlow sees {len(gpus)} GPU(s){': ' + ', '.join(g.name for g in gpus) if gpus else ''}; "
           f"torch.cuda.is_available() = {torch.cuda.is_available()} (this torch build: {torch.__version__}).")
     print("  These figures are CPU figures. On a GPU our CLIP and generation batches run on the device while the\n"
-          "  decode and tf.data stages stay on the CPU, so the bottleneck moves to decoding/preprocessing (watch the\n"
+          "  decode and tf.data stages stay on the CPU, so the bottleneck may move to decoding/preprocessing (watch the\n"
           "  decode and preprocess busy fractions; raise decode_workers/preprocess_workers in CaptioningPipeline).\n"
           "  The baseline stays batch 1 without a key/value cache: on a GPU each of its steps is one small, launch-bound\n"
           "  GPT-2 pass over the whole sequence, which gains far less from the device than batched, cached decoding, so\n"
