@@ -127,7 +127,11 @@ class ClipCap:
         model_config.pop("compile_config", None)  # an inference folder carries no optimizer or loss
         config = {"format_version": FORMAT_VERSION, "model": model_config, "generation": self.generation}
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        self.model.save_weights(directory / WEIGHTS_FILE)
+        model = self.model
+        if getattr(model, "optimizer", None) is not None:  # save_weights would also write the optimizer's slots
+            model = keras.saving.deserialize_keras_object(model_config)
+            model.set_weights(self.model.get_weights())
+        model.save_weights(directory / WEIGHTS_FILE)
         save_tokenizer_files(directory, self.tokenizer_dir)
         return directory
 

@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import ipykernel  # noqa: F401  (the kernel the notebook runs in; a test extra)
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "image_captioning.ipynb"

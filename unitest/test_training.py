@@ -3,6 +3,7 @@ embedding precompute with resume, presets and overrides, loss falls."""
 
 import json
 
+import h5py
 import numpy as np
 import pytest
 from keras import ops
@@ -135,6 +136,8 @@ def test_prefix_normalisation_is_part_of_the_model(tmp_path):
     np.testing.assert_allclose(logits(embedding), logits(7.0 * embedding), atol=1e-5)
     saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert saved["model"]["config"]["normalize_prefix"] is True
+    with h5py.File(tmp_path / "run" / "model" / "model.weights.h5") as weights:
+        assert "optimizer" not in weights, "an inference folder must not carry the optimizer's slots"
     assert (tmp_path / "run" / "embeddings-train" / "manifest.json").is_file()
 
 
