@@ -11,9 +11,16 @@ from keras import ops
 
 from image_captioning.generation.compile import compile_function
 from image_captioning.generation.generation_config import MAX_STOP_TOKENS, GenerationConfig, GenerationConfigError
-from image_captioning.generation.strategies import CachedForward, UncachedForward, decode_beams, decode_sequences
+from image_captioning.generation.strategies import (
+    CachedForward,
+    LayerCacheForward,
+    UncachedForward,
+    decode_beams,
+    decode_sequences,
+)
 
 DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32)
+CACHED_FORWARDS = {"per_layer": LayerCacheForward, "stacked": CachedForward}
 
 
 @dataclasses.dataclass
@@ -48,6 +55,8 @@ class CaptionGenerator:
         jit_compile: TensorFlow only: "auto" (XLA from `xla_min_rows` decoded rows on, where it is
             faster; a plain graph below, where XLA is slower on CPU), True or False.
         xla_min_rows: with "auto", the smallest number of decoded rows compiled with XLA.
+        cache_layout: "per_layer" (default): one key and one value cache per layer, updated by a
+            lean single-token step; "stacked": `GPT2Decoder.call_with_cache` at every step.
         defaults: default `GenerationConfig` fields for `generate` (e.g. `stop_tokens=(50256,)`).
 
     Example:
@@ -68,7 +77,8 @@ class CaptionGenerator:
         normalize_prefix=None,
         batch_buckets=DEFAULT_BUCKETS,
         jit_compile="auto",
-        xla_min_rows=8,
+        xla_min_rows=4,
+        cache_layout="per_layer",
         **defaults,
     ):
         if isinstance(model, (tuple, list)):
@@ -90,6 +100,9 @@ class CaptionGenerator:
             raise ValueError(f"jit_compile must be 'auto', True or False, got {jit_compile!r}.")
         self.jit_compile = jit_compile
         self.xla_min_rows = xla_min_rows
+        if cache_layout not in CACHED_FORWARDS:
+            raise ValueError(f"cache_layout must be one of {sorted(CACHED_FORWARDS)}, got {cache_layout!r}.")
+        self.cache_layout = cache_layout
         self.defaults = GenerationConfig(**defaults)
         self.trace_counts = collections.Counter()
         self.compile_seconds = {}
@@ -207,7 +220,7 @@ class CaptionGenerator:
 
     def _decode_fn(self, key):
         strategy, _, copies, max_length, use_cache = key[1:]
-        forward = (CachedForward if use_cache else UncachedForward)(self.decoder)
+        forward = (CACHED_FORWARDS[self.cache_layout] if use_cache else UncachedForward)(self.decoder)
 
         def decode(clip_embedding, valid, uniforms, temperature, top_k, top_p, stop_tokens):
             self.trace_counts[key] += 1  # Python side effect: runs only while tracing

@@ -38,6 +38,67 @@ class CachedForward:
         return ops.cast(self.decoder.logits(hidden), "float32")
 
 
+class LayerCacheForward:
+    """Cached decoding with one key and one value cache per layer, laid out (R, heads, L, head_dim).
+
+    Same weights and sublayers as `GPT2Decoder.call_with_cache` (keras-hub's GPT-2 blocks), but
+    the single-token step skips what that generic path costs at every step: slicing each layer's
+    cache out of one stacked tensor and stacking all of them back, transposing keys and values
+    for the attention products, and building a causal mask per layer. The prefix still runs
+    through `GPT2Decoder.call_with_cache`.
+    """
+
+    def __init__(self, decoder):
+        self.decoder = decoder
+        backbone = decoder.backbone
+        self.blocks = backbone.transformer_layers
+        self.heads = decoder.num_heads
+        self.head_dim = decoder.hidden_dim // decoder.num_heads
+
+    def start(self, prefix, total_length):
+        batch, length = ops.shape(prefix)[0], ops.shape(prefix)[1]
+        cache = self.decoder.init_cache(batch, length)
+        hidden, cache = self.decoder.call_with_cache(prefix, cache, 0)
+        pad = [[0, 0], [0, 0], [0, total_length - length], [0, 0]]
+        memory = []
+        for i in range(len(self.blocks)):
+            for kv in range(2):  # (R, P, heads, head_dim) -> (R, heads, L, head_dim)
+                memory.append(ops.pad(ops.transpose(cache[:, i, kv], (0, 2, 1, 3)), pad))
+        return self._logits(hidden[:, -1, :]), tuple(memory)
+
+    def step(self, memory, token_ids, index):
+        decoder = self.decoder
+        backbone = decoder.backbone
+        x = ops.cast(decoder.embed_tokens(token_ids[:, None]), decoder.compute_dtype)  # (R, 1, D)
+        positions = ops.cast(backbone.position_embedding.position_embeddings, x.dtype)
+        x = x + ops.take(positions, index, axis=0)[None, None, :]
+        length = ops.shape(memory[0])[2]
+        visible = (ops.arange(length, dtype="int32") <= index)[None, None, :]  # (1, 1, L)
+        at_index = (ops.arange(length, dtype="int32") == index)[None, None, :, None]  # (1, 1, L, 1)
+        new_memory = []
+        for i, block in enumerate(self.blocks):
+            attention = block._self_attention_layer
+            h = block._self_attention_layer_norm(x)
+            q = attention._query_dense(h)[:, 0]  # (R, heads, head_dim)
+            k = attention._key_dense(h)[:, 0]
+            v = attention._value_dense(h)[:, 0]
+            keys = ops.where(at_index, k[:, :, None, :], memory[2 * i])  # (R, heads, L, head_dim)
+            values = ops.where(at_index, v[:, :, None, :], memory[2 * i + 1])
+            new_memory += [keys, values]
+            q = q * ops.cast(attention._inverse_sqrt_key_dim, q.dtype)
+            scores = ops.einsum("rhd,rhld->rhl", q, keys)
+            scores = ops.where(visible, scores, ops.cast(-1e9, scores.dtype))
+            weights = ops.softmax(scores, axis=-1)
+            context = ops.einsum("rhl,rhld->rhd", weights, values)
+            x = x + attention._output_dense(context[:, None])
+            h = block._feedforward_layer_norm(x)
+            x = x + block._feedforward_output_dense(block._feedforward_intermediate_dense(h))
+        return self._logits(backbone.layer_norm(x)[:, 0]), tuple(new_memory)
+
+    def _logits(self, hidden):
+        return ops.cast(self.decoder.logits(hidden), "float32")
+
+
 class UncachedForward:
     def __init__(self, decoder):
         self.decoder = decoder
@@ -58,8 +119,15 @@ class UncachedForward:
         return ops.cast(ops.take(self.decoder(buffer), index, axis=1), "float32")
 
 
-def repeat_rows(tensor, times):
-    return tensor if times == 1 else ops.repeat(tensor, times, axis=0)
+def repeat_rows(tensors, times):
+    """Repeats every row `times` times (row order r0, r0, ..., r1, r1, ...), over a tree of tensors."""
+    if times == 1:
+        return tensors
+    return keras.tree.map_structure(lambda t: ops.repeat(t, times, axis=0), tensors)
+
+
+def gather_rows(tensors, rows):
+    return keras.tree.map_structure(lambda t: ops.take(t, rows, axis=0), tensors)
 
 
 def is_stop(token_ids, stop_tokens):
@@ -208,7 +276,7 @@ def decode_beams(forward, prefix, valid, temperature, stop_tokens, max_length, n
         stopped = ops.where(frozen, stopped, new_stopped)
         scores = ops.where(frozen, scores, new_scores)
         rows = ops.where(frozen, identity, beam_rows + source)
-        memory = ops.take(memory, ops.reshape(rows, (-1,)), axis=0)
+        memory = gather_rows(memory, ops.reshape(rows, (-1,)))
         return column + 1, memory, token_ids, lengths, scores, stopped
 
     state = (ops.convert_to_tensor(1, "int32"), memory, token_ids, lengths, scores, stopped)
