@@ -260,3 +260,15 @@ def test_invalid_inputs_are_explained(tiny, generator):
         generator.generate(tiny[2][:1], beams=3)
     with pytest.raises(ValueError, match="no image encoder"):
         generator.encode_images(np.zeros((1, 32, 32, 3), "float32"))
+
+
+def test_bfloat16_copies_decode_without_touching_the_model(tiny):
+    _, model, embeddings = tiny
+    generator = CaptionGenerator(model, compute_dtype="bfloat16", batch_buckets=(4,))
+    assert generator.decoder.compute_dtype == "bfloat16" and model.decoder.compute_dtype == "float32"
+    source = ops.convert_to_numpy(model.decoder.backbone.token_embedding.embeddings)
+    copy = ops.convert_to_numpy(ops.cast(generator.decoder.backbone.token_embedding.embeddings, "float32"))
+    np.testing.assert_allclose(copy, source, rtol=1e-2, atol=1e-6)
+    for sequences in generator.generate(embeddings[:3], strategy="beam", max_length=6):
+        assert len(sequences) == 5 and all(1 <= len(s.token_ids) <= 6 and np.isfinite(s.score) for s in sequences)
+    assert len(generator.generate(embeddings[:3], max_length=6, stop_tokens=())[0][0].token_ids) == 6

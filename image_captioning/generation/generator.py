@@ -57,6 +57,12 @@ class CaptionGenerator:
         xla_min_rows: with "auto", the smallest number of decoded rows compiled with XLA.
         cache_layout: "per_layer" (default): one key and one value cache per layer, updated by a
             lean single-token step; "stacked": `GPT2Decoder.call_with_cache` at every step.
+        compute_dtype: None (default) runs the model as it is (float32: the parity-tested path).
+            "bfloat16" decodes with bfloat16 copies of the mapper, GPT-2 and CLIP weights: half
+            the memory traffic and, on CPUs with AMX / AVX512-BF16 under TensorFlow's oneDNN
+            kernels, about 2.5x faster matrix products from 5 rows on (XLA's CPU bfloat16 is
+            slow, so this mode uses plain graphs). Captions can differ from float32 ones where
+            the top candidates are close.
         defaults: default `GenerationConfig` fields for `generate` (e.g. `stop_tokens=(50256,)`).
 
     Example:
@@ -79,6 +85,7 @@ class CaptionGenerator:
         jit_compile="auto",
         xla_min_rows=4,
         cache_layout="per_layer",
+        compute_dtype=None,
         **defaults,
     ):
         if isinstance(model, (tuple, list)):
@@ -87,9 +94,17 @@ class CaptionGenerator:
         else:
             mapper, decoder = model.mapper, model.decoder
             model_encoder, model_normalize = model.image_encoder, model.normalize_prefix
+        image_encoder = image_encoder if image_encoder is not None else model_encoder
+        self.compute_dtype = compute_dtype
+        if compute_dtype is not None and compute_dtype != decoder.compute_dtype:
+            mapper, decoder, image_encoder = (
+                cast_layer(layer, compute_dtype) for layer in (mapper, decoder, image_encoder)
+            )
+            if jit_compile == "auto" and compute_dtype == "bfloat16":
+                jit_compile = False
         self.mapper = mapper
         self.decoder = decoder
-        self.image_encoder = image_encoder if image_encoder is not None else model_encoder
+        self.image_encoder = image_encoder
         self.normalize_prefix = model_normalize if normalize_prefix is None else normalize_prefix
         self.detokenize = detokenize
         buckets = sorted({int(b) for b in batch_buckets})
@@ -275,6 +290,22 @@ class CaptionGenerator:
                 sequences.append(GeneratedSequence(token_ids=tokens, score=float(scs[i]), text=text))
             results.append(sequences)
         return results
+
+
+def cast_layer(layer, dtype):
+    """A copy of a configurable layer whose weights and computations use `dtype` (None stays None)."""
+    if layer is None:
+        return None
+    config = layer.get_config()
+    config.pop("dtype", None)
+    copy = type(layer).from_config({**config, "dtype": dtype})
+    if len(copy.weights) != len(layer.weights):
+        raise ValueError(f"Could not copy {type(layer).__name__} as {dtype}: its weights differ in number.")
+    for target, source in zip(copy.weights, layer.weights):
+        if tuple(target.shape) != tuple(source.shape):
+            raise ValueError(f"Could not copy {type(layer).__name__} as {dtype}: {target.path} {target.shape} != {source.shape}.")
+        target.assign(ops.cast(source, target.dtype))
+    return copy
 
 
 def _pad_rows(array, rows):

@@ -6,8 +6,10 @@ decoded rows (B times the beams or samples per input), a cache or embedding buff
 `ops.while_loop` that stops as soon as every valid row has emitted a stop token, so a compiled
 call is traced once per (bucket, max_length) and early stopping still saves the work.
 
-Two "forwards" feed the loops:
-- `CachedForward`: the prefix fills GPT-2's key/value cache once; each step runs one token.
+Three "forwards" feed the loops:
+- `LayerCacheForward` (default): the prefix fills GPT-2's key/value cache once; each step runs
+  one token through the same keras-hub sublayers, with one cache tensor per layer.
+- `CachedForward`: the same through `GPT2Decoder.call_with_cache` (one stacked cache).
 - `UncachedForward`: keeps the embeddings and re-runs GPT-2 over the whole (causal) buffer at
   every step, as the official code does; for checking the cached path, not for speed.
 """
@@ -283,6 +285,3 @@ def decode_beams(forward, prefix, valid, temperature, stop_tokens, max_length, n
     _, _, token_ids, lengths, scores, _ = ops.while_loop(cond, body, state, maximum_iterations=max_length)
     return token_ids, ops.cast(lengths, "int32"), scores / lengths
 
-
-def keras_backend():
-    return keras.config.backend()
