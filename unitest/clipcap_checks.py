@@ -5,7 +5,7 @@ from keras import ops
 
 from image_captioning import ClipCap
 from image_captioning.convert import main as convert_main
-from unitest.references.clipcap_official import max_abs_diff
+from unitest.parity import max_abs_diff
 from unitest.references.official_files import random_inputs, reference_logits, write_official_files
 
 

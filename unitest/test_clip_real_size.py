@@ -6,6 +6,7 @@ from keras import ops
 
 from custom_architectures.clip import CLIP_CONFIGS, image_encoder_config
 from image_captioning.converters.openai_clip import load_openai_clip
+from unitest.parity import max_abs_diff
 from unitest.references.openai_clip import (
     build_openai_clip,
     encode_image,
@@ -17,11 +18,6 @@ from unitest.references.openai_clip import (
 pytestmark = pytest.mark.real_size
 
 TOLERANCE = 1e-4
-
-
-def max_abs_diff(a, b):
-    a, b = (np.asarray(ops.convert_to_numpy(x), dtype=np.float64) for x in (a, b))
-    return float(np.max(np.abs(a - b)))
 
 
 def load_through_archive(name, tmp_path_factory):

@@ -19,6 +19,7 @@ from image_captioning.converters.openai_clip import (
     load_openai_clip,
 )
 from image_captioning.converters.weight_table import WeightConversionError
+from unitest.parity import max_abs_diff
 from unitest.references.openai_clip import (
     build_openai_clip,
     encode_image,
@@ -50,11 +51,6 @@ TINY_CONFIGS = {
         "text_encoder": {"context_length": 12, "vocab_size": 50, "width": 64, "heads": 1, "layers": 1, "output_dim": 24},
     },
 }
-
-
-def max_abs_diff(a, b):
-    a, b = (np.asarray(ops.convert_to_numpy(x), dtype=np.float64) for x in (a, b))
-    return float(np.max(np.abs(a - b)))
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from keras import ops
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning.converters.clipcap import convert_clipcap, infer_clipcap_config
 from image_captioning.converters.weight_table import WeightConversionError
+from unitest.parity import max_abs_diff
 from unitest.references.clipcap_official import (
     make_reference_clipcap,
-    max_abs_diff,
     official_state_dict,
     state_dict_numpy,
 )

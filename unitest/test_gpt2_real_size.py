@@ -6,7 +6,8 @@ from keras import ops
 
 from image_captioning.converters.gpt2 import convert_hf_gpt2
 from unitest.gpt2_checks import incremental_logits
-from unitest.references.clipcap_official import max_abs_diff, state_dict_numpy
+from unitest.parity import max_abs_diff
+from unitest.references.clipcap_official import state_dict_numpy
 from unitest.references.hf_gpt2 import hf_logits, make_hf_gpt2
 
 pytestmark = pytest.mark.real_size

@@ -8,7 +8,8 @@ from custom_architectures.gpt2 import GPT2Decoder
 from image_captioning.converters.gpt2 import convert_hf_gpt2
 from image_captioning.converters.weight_table import WeightConversionError
 from unitest.gpt2_checks import incremental_logits
-from unitest.references.clipcap_official import max_abs_diff, state_dict_numpy
+from unitest.parity import max_abs_diff
+from unitest.references.clipcap_official import state_dict_numpy
 from unitest.references.hf_gpt2 import hf_logits, make_hf_gpt2
 
 TOLERANCE = 1e-5

@@ -13,7 +13,6 @@ from pathlib import Path
 import ipykernel  # noqa: F401  (the kernel the notebook runs in; a test extra)
 import nbclient
 import nbformat
-import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "image_captioning.ipynb"

@@ -1,7 +1,6 @@
 """PyTorch reference of the official ClipCap model, written from its published definition
 (rmokady/CLIP_prefix_caption, train.py): MLP and TransformerMapper, GPT-2 from Hugging Face."""
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 import transformers
@@ -145,7 +144,3 @@ def official_state_dict(model):
 
 def state_dict_numpy(state_dict):
     return {key: value.detach().numpy() for key, value in state_dict.items()}
-
-
-def max_abs_diff(a, b):
-    return float(np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
