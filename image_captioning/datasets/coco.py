@@ -6,7 +6,7 @@ Layout: {"images": [{"id": 1, "file_name": "x.jpg"}], "annotations": [{"image_id
 
 from pathlib import Path
 
-from image_captioning.datasets.json_fields import caption_field, field, load_json
+from image_captioning.datasets.json_fields import field, group_captions, load_json
 from image_captioning.datasets.karpathy import load_karpathy_splits
 from image_captioning.datasets.records import CaptionRecord, DatasetFormatError, raise_or_warn, select_split
 
@@ -37,21 +37,7 @@ def read_coco_captions(path, images_dir=None, split=None, karpathy_split=None, r
     document = load_json(path)
     file_names = _file_names_by_id(path, document, strict)
 
-    captions_by_id = {}
-    for index, annotation in enumerate(field(path, document, "annotations", "", list)):
-        json_path = f"annotations[{index}]"
-        try:
-            image_id = field(path, annotation, "image_id", json_path, int)
-            if image_id not in file_names:
-                raise DatasetFormatError(
-                    path, f"unknown image id {image_id}; expected an id listed in `images`",
-                    json_path=f"{json_path}.image_id",
-                )
-            caption = caption_field(path, annotation, "caption", json_path)
-        except DatasetFormatError as error:
-            raise_or_warn(error, strict)
-            continue
-        captions_by_id.setdefault(image_id, []).append(caption)
+    captions_by_id = group_captions(path, document, "annotations", "image_id", int, file_names, "images", strict)
 
     if karpathy_split is None:
         splits = {image_id: split for image_id in captions_by_id}

@@ -2,7 +2,7 @@
 
 import json
 
-from image_captioning.datasets.records import DatasetFormatError
+from image_captioning.datasets.records import DatasetFormatError, raise_or_warn
 
 _TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 
@@ -47,6 +47,30 @@ def caption_field(path, obj, key, json_path):
     if not caption:
         raise DatasetFormatError(path, "empty caption; expected a non-empty string", json_path=f"{json_path}.{key}")
     return caption
+
+
+def group_captions(path, document, list_key, id_key, id_type, known_ids, id_kind, strict):
+    """Groups `document[list_key]` entries ({id_key, "caption"}) into {id: [captions]}.
+
+    An id not in `known_ids` or a malformed entry raises (or, with strict=False, warns and is
+    skipped); `id_kind` names the list the ids must come from, e.g. "images".
+    """
+    grouped = {}
+    for index, entry in enumerate(field(path, document, list_key, "", list)):
+        json_path = f"{list_key}[{index}]"
+        try:
+            item_id = field(path, entry, id_key, json_path, id_type)
+            if item_id not in known_ids:
+                raise DatasetFormatError(
+                    path, f"unknown {id_key.replace('_', ' ')} {item_id!r}; expected an id listed in `{id_kind}`",
+                    json_path=f"{json_path}.{id_key}",
+                )
+            caption = caption_field(path, entry, "caption", json_path)
+        except DatasetFormatError as error:
+            raise_or_warn(error, strict)
+            continue
+        grouped.setdefault(item_id, []).append(caption)
+    return grouped
 
 
 def _as_tuple(kind):

@@ -7,7 +7,7 @@ Layout: {"videos": [{"video_id": "video0", "split": "train"|"validate"|"test"}],
 
 from pathlib import Path
 
-from image_captioning.datasets.json_fields import caption_field, field, load_json
+from image_captioning.datasets.json_fields import field, group_captions, load_json
 from image_captioning.datasets.records import (
     CaptionRecord,
     DatasetFormatError,
@@ -48,21 +48,7 @@ def read_msrvtt(path, images_dir=None, split=None, strict=True):
         except DatasetFormatError as error:
             raise_or_warn(error, strict)
 
-    captions_by_video = {}
-    for index, sentence in enumerate(field(path, document, "sentences", "", list)):
-        json_path = f"sentences[{index}]"
-        try:
-            video_id = field(path, sentence, "video_id", json_path, str)
-            if video_id not in splits:
-                raise DatasetFormatError(
-                    path, f"unknown video id {video_id!r}; expected an id listed in `videos`",
-                    json_path=f"{json_path}.video_id",
-                )
-            caption = caption_field(path, sentence, "caption", json_path)
-        except DatasetFormatError as error:
-            raise_or_warn(error, strict)
-            continue
-        captions_by_video.setdefault(video_id, []).append(caption)
+    captions_by_video = group_captions(path, document, "sentences", "video_id", str, splits, "videos", strict)
 
     records = [
         CaptionRecord(str(videos_dir / f"{video_id}{VIDEO_SUFFIX}"), captions, splits[video_id], "video")
