@@ -9,13 +9,12 @@ import numpy as np
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
 from image_captioning.results import Caption
-from image_captioning.tokenizer import GPT2_ASSETS, load_tokenizer, save_tokenizer_files
+from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, load_tokenizer, save_tokenizer_files
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 FORMAT_VERSION = 1
 DEFAULT_GENERATION = {"strategy": "beam", "num_beams": 5, "max_length": 67, "stop_tokens": ["."]}
-END_OF_TEXT = "<|endoftext|>"
 
 
 class ClipCap:

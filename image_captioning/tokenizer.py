@@ -6,6 +6,7 @@ from pathlib import Path
 GPT2_ASSETS = Path(__file__).resolve().parent / "assets" / "gpt2"
 VOCABULARY_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
+END_OF_TEXT = "<|endoftext|>"
 
 
 def load_tokenizer(directory=GPT2_ASSETS):

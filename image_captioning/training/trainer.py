@@ -11,7 +11,7 @@ from image_captioning.clipcap import ClipCap
 from image_captioning.datasets import read_dataset
 from image_captioning.inputs import load_image
 from image_captioning.preprocessing import clip_preprocess_numpy
-from image_captioning.tokenizer import load_tokenizer
+from image_captioning.tokenizer import END_OF_TEXT, load_tokenizer
 from image_captioning.training.caption_loss import CaptionLoss
 from image_captioning.training.caption_tokens import tokenize_captions
 from image_captioning.training.checkpoints import EpochCheckpoint, restore_checkpoint
@@ -19,8 +19,6 @@ from image_captioning.training.embedding_cache import precompute_embeddings
 from image_captioning.training.loss_curve import write_loss_history
 from image_captioning.training.training_data import CaptionExamples, batch_stream
 from image_captioning.training.warmup_schedule import WarmupLinearDecay
-
-END_OF_TEXT = "<|endoftext|>"
 
 
 def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
