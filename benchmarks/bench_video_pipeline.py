@@ -50,12 +50,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from image_captioning.convert import convert_official_clipcap  # noqa: E402
+from image_captioning.cli.convert import convert_official_clipcap  # noqa: E402
 from image_captioning.generation.generator import DEFAULT_BUCKETS  # noqa: E402
-from image_captioning.pipeline_stats import PipelineStats  # noqa: E402
-from image_captioning.preprocessing import clip_preprocess_numpy  # noqa: E402
+from image_captioning.pipeline.stats import PipelineStats  # noqa: E402
+from image_captioning.media.clip_preprocessing import clip_preprocess_numpy  # noqa: E402
 from image_captioning.results import VideoResult  # noqa: E402
-from image_captioning.video import FrameSampling  # noqa: E402
+from image_captioning.media.video_reader import FrameSampling  # noqa: E402
 from unitest.references.official_decoding import official_generate2  # noqa: E402
 from unitest.references.official_files import write_official_files  # noqa: E402
 

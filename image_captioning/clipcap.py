@@ -8,13 +8,11 @@ import numpy as np
 
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
-from image_captioning.results import Caption
 from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, load_tokenizer, save_tokenizer_files
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 FORMAT_VERSION = 1
-DEFAULT_GENERATION = {"strategy": "beam", "num_beams": 5, "max_length": 67, "stop_tokens": ["."]}
 
 
 class ClipCap:
@@ -22,7 +20,8 @@ class ClipCap:
 
     Args:
         model: a `ClipCapModel`.
-        generation: default decoding options (strategy, num_beams, max_length, stop_tokens, ...).
+        generation: this model's decoding options (strategy, num_beams, max_length, stop_tokens, ...);
+            what it leaves out comes from `generation.GenerationConfig`'s defaults.
         tokenizer_dir: folder with the GPT-2 `vocab.json` and `merges.txt`.
 
     Example:
@@ -36,7 +35,7 @@ class ClipCap:
 
     def __init__(self, model, generation=None, tokenizer_dir=GPT2_ASSETS):
         self.model = model
-        self.generation = {**DEFAULT_GENERATION, **(generation or {})}
+        self.generation = dict(generation or {})
         self.tokenizer_dir = Path(tokenizer_dir)
         self._tokenizer = None
         self._generator = None
@@ -53,7 +52,7 @@ class ClipCap:
         if self._generator is None:
             from image_captioning.generation import CaptionGenerator
 
-            self._generator = CaptionGenerator(self.model)
+            self._generator = CaptionGenerator(self.model, detokenize=self.caption_text)
         return self._generator
 
     @property
@@ -71,7 +70,8 @@ class ClipCap:
 
     def generation_options(self, **overrides):
         options = {**self.generation, **{k: v for k, v in overrides.items() if v is not None}}
-        options["stop_tokens"] = tuple(self.token_id(token) for token in options.get("stop_tokens", ()))
+        if "stop_tokens" in options:
+            options["stop_tokens"] = tuple(self.token_id(token) for token in options["stop_tokens"])
         return options
 
     def caption_text(self, token_ids):
@@ -84,8 +84,7 @@ class ClipCap:
 
     def caption_embeddings(self, clip_embeddings, **generation):
         """Captions (best first) for each CLIP embedding; `generation` overrides the model's defaults."""
-        rows = self.generator.generate(clip_embeddings, **self.generation_options(**generation))
-        return [[Caption(self.caption_text(s.token_ids), float(s.score), list(s.token_ids)) for s in row] for row in rows]
+        return self.generator.generate(clip_embeddings, **self.generation_options(**generation))
 
     def predict(self, inputs, *, sampling=None, batch_size=32, output_dir=None, video_formats=("srt", "vtt", "json"),
                 overlay=False, gallery=None, progress=False, stats=None, **generation):
@@ -93,18 +92,18 @@ class ClipCap:
 
         Args:
             inputs: a path, folder, glob, video, NumPy array or PIL image, or a list mixing them.
-            sampling: `video.FrameSampling` for videos (default: 8 uniform frames).
+            sampling: `media.FrameSampling` for videos (default: 8 uniform frames).
             batch_size: frames per CLIP/generation batch.
             output_dir: when given, write SRT/VTT/JSON per video and captions.jsonl for images there.
-            video_formats, overlay, gallery: see `writers.ResultWriter`.
+            video_formats, overlay, gallery: see `outputs.ResultWriter`.
             progress: show a tqdm bar (items and frames per second).
             stats: a `PipelineStats` to fill with per-stage busy time.
             **generation: decoding options (strategy, num_beams, temperature, top_k, top_p,
                 num_return_sequences, max_length, stop_tokens, seed).
         """
-        from image_captioning.pipeline import run_pipeline
-        from image_captioning.video import FrameSampling
-        from image_captioning.writers import ResultWriter
+        from image_captioning.media.frame_sampling import FrameSampling
+        from image_captioning.outputs.writer import ResultWriter
+        from image_captioning.pipeline.captioning_pipeline import run_pipeline
 
         if isinstance(inputs, (str, Path)) or not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
@@ -157,6 +156,13 @@ class ClipCap:
         return convert_named_model(hub.load_hparams(str(name_or_dir)), cache_dir, clipcap_checkpoint, clip_checkpoint)
 
     @classmethod
+    def from_official(cls, clipcap_checkpoint, clip_checkpoint, normalize_prefix=None, generation=None):
+        """Converts an official ClipCap `.pt` and the OpenAI CLIP file it was trained with (see `converters.official`)."""
+        from image_captioning.converters.official import convert_official_clipcap
+
+        return cls(convert_official_clipcap(clipcap_checkpoint, clip_checkpoint, normalize_prefix), generation)
+
+    @classmethod
     def load_directory(cls, directory):
         directory = Path(directory)
         config = json.loads((directory / CONFIG_FILE).read_text())
@@ -169,8 +175,6 @@ class ClipCap:
 
 def convert_named_model(hparams, cache_dir, clipcap_checkpoint=None, clip_checkpoint=None):
     """Fetches (or takes locally) the official files named in `hparams`, converts, caches, returns ClipCap."""
-    from image_captioning.convert import convert_official_clipcap
-
     if "clipcap_checkpoint" not in hparams:
         raise FileNotFoundError(
             f"{hparams['name']} is a model this project trains, and its folder is missing from the cache. "
@@ -178,7 +182,7 @@ def convert_named_model(hparams, cache_dir, clipcap_checkpoint=None, clip_checkp
         )
     clipcap_file = hub.fetch_official_file(hparams["clipcap_checkpoint"], cache_dir, clipcap_checkpoint)
     clip_file = hub.fetch_official_file(hparams["clip_checkpoint"], cache_dir, clip_checkpoint)
-    captioner = convert_official_clipcap(
+    captioner = ClipCap.from_official(
         clipcap_file, clip_file, normalize_prefix=hparams["normalize_prefix"], generation=hparams["generation"]
     )
     captioner.save_pretrained(Path(cache_dir) / hparams["name"])

@@ -4,7 +4,7 @@ script -> ClipCap.from_pretrained -> logits vs the PyTorch reference."""
 from keras import ops
 
 from image_captioning import ClipCap
-from image_captioning.convert import main as convert_main
+from image_captioning.cli.convert import main as convert_main
 from unitest.parity import max_abs_diff
 from unitest.references.official_files import random_inputs, reference_logits, write_official_files
 

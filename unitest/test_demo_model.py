@@ -5,7 +5,7 @@ import pytest
 
 from image_captioning import ClipCap
 from image_captioning.datasets import read_dataset
-from image_captioning.evaluation.evaluate_command import evaluate_model
+from image_captioning.evaluation.evaluate_model import evaluate_model
 from image_captioning.synthetic import generate_scenes
 
 pytestmark = pytest.mark.real_size

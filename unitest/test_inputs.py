@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_captioning.inputs import WorkItem, array_to_rgb, cap_short_side, expand_inputs, load_image
+from image_captioning.media.sources import WorkItem, expand_inputs
+from image_captioning.media.images import array_to_rgb, cap_short_side, load_image
 from image_captioning.results import ItemError
 
 

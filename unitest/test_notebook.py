@@ -7,7 +7,6 @@ on which `python` a `python3` kernelspec would find on PATH.
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import ipykernel  # noqa: F401  (the kernel the notebook runs in; a test extra)
@@ -60,9 +59,7 @@ def test_notebook_executes_and_shows_captions_and_subtitles(tmp_path, monkeypatc
         timeout=TIMEOUT_S,
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},  # cwd = notebooks/, as in Jupyter
     )
-    started = time.perf_counter()
     client.execute()  # raises CellExecutionError, with the cell and traceback, if any cell fails
-    elapsed = time.perf_counter() - started
 
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     errors = [o for cell in code_cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -82,4 +79,3 @@ def test_notebook_executes_and_shows_captions_and_subtitles(tmp_path, monkeypatc
                      "bottleneck:", "busy", "frames/s"):
         assert expected in everything, expected
     assert any("image/jpeg" in o.get("data", {}) for cell in code_cells for o in cell.get("outputs", []))
-    assert elapsed < 300, f"the notebook took {elapsed:.0f} s; keep it quick"

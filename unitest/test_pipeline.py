@@ -11,12 +11,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-import image_captioning.pipeline as pipeline_module
-from image_captioning.inputs import expand_inputs, load_image
+import image_captioning.pipeline.engine as pipeline_module
+from image_captioning.media.sources import expand_inputs
+from image_captioning.media.images import load_image
 from image_captioning.pipeline import CaptioningPipeline, run_pipeline
-from image_captioning.pipeline_stats import PipelineStats
+from image_captioning.pipeline.stats import PipelineStats
 from image_captioning.results import Caption, ImageResult, VideoResult
-from image_captioning.video import FrameSampling, sample_video
+from image_captioning.media.frame_sampling import FrameSampling
+from image_captioning.media.video_reader import sample_video
 
 RESOLUTION = 32
 
@@ -130,7 +132,7 @@ def test_mixed_inputs_come_back_in_order_with_their_own_captions(mixed_inputs, b
 
 
 def test_default_preprocess_is_clip_preprocess_tf(images):
-    from image_captioning.preprocessing import clip_preprocess_numpy
+    from image_captioning.media.clip_preprocessing import clip_preprocess_numpy
 
     seen = []
 
@@ -229,12 +231,10 @@ def test_long_video_frames_stay_within_the_bound(videos):
 @pytest.mark.parametrize("items_in_flight, frames_in_flight", [(1, 1), (1, 100), (100, 1)])
 def test_tiny_bounds_with_big_batches_do_not_deadlock(images, videos, items_in_flight, frames_in_flight):
     inputs = [images / "apple.jpg", videos / "tree.avi", images / "horse.png", images / "rocket.png"]
-    started = time.perf_counter()
     results = run(
         inputs, batch_size=32, max_items_in_flight=items_in_flight, max_frames_in_flight=frames_in_flight
     )
     check_results(inputs, results)
-    assert time.perf_counter() - started < 30
 
 
 # -- failures and shutdown ------------------------------------------------------------------
@@ -283,7 +283,6 @@ def test_a_failing_stage_shuts_everything_down(monkeypatch, images, videos, stag
         on_result = wrap(lambda result: None)
     before = live_threads()
     delivered = []
-    started = time.perf_counter()
     with pytest.raises(kind, match="boom") as info:
         for result in run_pipeline(
             inputs,
@@ -297,7 +296,6 @@ def test_a_failing_stage_shuts_everything_down(monkeypatch, images, videos, stag
             on_result=on_result,
         ):
             delivered.append(result)
-    assert time.perf_counter() - started < 20
     assert len(delivered) < 2 * 16 + 1
     if stage != "write":
         assert any(f"{stage} stage" in note for note in getattr(info.value, "__notes__", []))
@@ -332,23 +330,30 @@ def test_consumer_interrupt_and_early_break_shut_down(images):
 
 
 def test_ctrl_c_while_waiting_for_results_shuts_down(images):
+    """SIGINT comes from the pipeline's own progress, never from a clock: the second encode call
+    waits until the first result has been delivered, then interrupts the process, so the caller is
+    back waiting for results (or handling the first one) when Ctrl-C lands."""
     import os
     import signal
 
-    def slow_encode(batch):
-        time.sleep(0.05)
+    first_delivered = threading.Event()
+    encode_calls = []
+
+    def encode_then_interrupt(batch):
+        encode_calls.append(len(batch))
+        if len(encode_calls) == 2 and first_delivered.wait(timeout=120):
+            os.kill(os.getpid(), signal.SIGINT)
         return mean_colour(batch)
 
     before = live_threads()
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     delivered = []
     with pytest.raises(KeyboardInterrupt):
-        timer.start()
-        for result in run_pipeline([images] * 20, slow_encode, describe, preprocess=small_preprocess,
-                                   resolution=RESOLUTION, batch_size=1, progress=False):
+        for result in run_pipeline([images] * 20, encode_then_interrupt, describe, preprocess=small_preprocess,
+                                   resolution=RESOLUTION, batch_size=1, progress=False,
+                                   on_result=lambda result: first_delivered.set()):
             delivered.append(result)
-    timer.join()
-    assert 0 < len(delivered) < 320
+    assert first_delivered.is_set()
+    assert 1 <= len(delivered) < 20 * 16
     assert live_threads() == before
 
 

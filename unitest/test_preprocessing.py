@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from image_captioning.preprocessing import CLIP_MEAN, CLIP_STD, clip_preprocess_numpy, clip_preprocess_tf
+from image_captioning.media.clip_preprocessing import CLIP_MEAN, CLIP_STD, clip_preprocess_numpy, clip_preprocess_tf
 
 # (file, transposed to make a portrait, resolution). horse.png is single-channel; some cases upscale.
 CASES = [

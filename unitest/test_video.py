@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from image_captioning.results import ItemError
-from image_captioning.video import FrameSampling, VideoInfo, VideoReader, sample_video
+from image_captioning.media.frame_sampling import FrameSampling
+from image_captioning.media.video_reader import VideoInfo, VideoReader, sample_video
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from PIL import Image
 
 from image_captioning.pipeline import run_pipeline
 from image_captioning.results import Caption, ImageResult, VideoResult, VideoSegment
-from image_captioning.writers import (
-    ResultWriter,
-    draw_caption,
-    format_timestamp,
-    gallery_html,
-    srt_text,
-    vtt_text,
-)
+from image_captioning.outputs.writer import ResultWriter, gallery_html
+from image_captioning.outputs.overlay import draw_caption
+from image_captioning.outputs.subtitles import format_timestamp, srt_text, vtt_text
 
 _TIME = r"(\d{2,}):(\d{2}):(\d{2})[,.](\d{3})"
 

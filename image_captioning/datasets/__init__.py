@@ -9,7 +9,7 @@ from image_captioning.datasets.flickr import read_flickr_captions
 from image_captioning.datasets.folder_csv import read_folder_csv
 from image_captioning.datasets.karpathy import load_karpathy_splits, read_karpathy_json
 from image_captioning.datasets.msrvtt import read_msrvtt
-from image_captioning.datasets.records import CaptionRecord, DatasetFormatError, media_kind_of, select_split
+from image_captioning.datasets.records import CaptionRecord, DatasetFormatError, select_split
 from image_captioning.datasets.registry import READERS, read_dataset
 
 __all__ = [
@@ -17,7 +17,6 @@ __all__ = [
     "DatasetFormatError",
     "READERS",
     "load_karpathy_splits",
-    "media_kind_of",
     "read_coco_captions",
     "read_dataset",
     "read_flickr_captions",

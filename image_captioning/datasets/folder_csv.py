@@ -7,14 +7,8 @@ media folder (absolute paths also work). The synthetic scenes generator writes t
 import csv
 from pathlib import Path
 
-from image_captioning.datasets.records import (
-    CaptionRecord,
-    DatasetFormatError,
-    media_kind_of,
-    normalize_split,
-    raise_or_warn,
-    select_split,
-)
+from image_captioning.datasets.records import CaptionRecord, DatasetFormatError, normalize_split, raise_or_warn, select_split
+from image_captioning.media.extensions import media_kind_of
 
 REQUIRED_COLUMNS = ("file", "caption")
 OPTIONAL_COLUMNS = ("split",)

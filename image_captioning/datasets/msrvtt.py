@@ -8,13 +8,7 @@ Layout: {"videos": [{"video_id": "video0", "split": "train"|"validate"|"test"}],
 from pathlib import Path
 
 from image_captioning.datasets.json_fields import field, group_captions, load_json
-from image_captioning.datasets.records import (
-    CaptionRecord,
-    DatasetFormatError,
-    normalize_split,
-    raise_or_warn,
-    select_split,
-)
+from image_captioning.datasets.records import CaptionRecord, DatasetFormatError, normalize_split, raise_or_warn, select_split
 
 VIDEO_SUFFIX = ".mp4"
 

@@ -2,10 +2,6 @@
 
 import dataclasses
 import warnings
-from pathlib import Path
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 
 # Datasets spell their validation split differently (MSR-VTT says "validate").
 SPLIT_ALIASES = {"validate": "val", "valid": "val", "validation": "val", "dev": "val"}
@@ -72,16 +68,6 @@ class CaptionRecord:
         self.media_path = str(self.media_path)
         if self.media_kind not in ("image", "video"):
             raise ValueError(f"media_kind must be 'image' or 'video', got {self.media_kind!r}")
-
-
-def media_kind_of(file_name):
-    """'image' or 'video' from the file extension; None when the extension is unknown."""
-    suffix = Path(file_name).suffix.lower()
-    if suffix in IMAGE_EXTENSIONS:
-        return "image"
-    if suffix in VIDEO_EXTENSIONS:
-        return "video"
-    return None
 
 
 def raise_or_warn(error, strict):

@@ -1,26 +1,12 @@
 """An HTML page showing each image or video with its predicted and reference captions."""
 
-import base64
 import html
-import io
 import os
 from pathlib import Path
 from urllib.parse import quote
 
-import cv2
-from PIL import Image
-
-from image_captioning.datasets.records import media_kind_of
-
-STYLE = """
-body { font-family: sans-serif; margin: 1.5em; }
-.item { display: flex; gap: 1em; margin-bottom: 1.2em; border-bottom: 1px solid #ddd; padding-bottom: 1em; }
-.item img, .item video { max-width: 240px; max-height: 240px; }
-.predicted { font-weight: bold; }
-.references { color: #444; margin: 0.3em 0 0 1.2em; padding: 0; }
-.missing { width: 160px; color: #a00; }
-table.metrics td { padding: 0 1em 0 0; }
-"""
+from image_captioning.media.extensions import media_kind_of
+from image_captioning.outputs.html_page import render_html_page, thumbnail_data_uri
 
 
 def write_html_report(out_path, predictions, references, media_paths, title="Captions", metrics=None,
@@ -48,26 +34,14 @@ def write_html_report(out_path, predictions, references, media_paths, title="Cap
     """
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    ids = list(predictions)[:max_items]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    if metrics:
-        rows = "".join(f"<tr><td>{html.escape(str(name))}</td><td>{value:.4f}</td></tr>" for name, value in metrics.items())
-        parts.append(f'<table class="metrics">{rows}</table>')
-    for key in ids:
+    esc = html.escape
+    rows = []
+    for key in list(predictions)[:max_items]:
         media = _media_html(media_paths.get(key), out_path.parent, embed_thumbnails, thumbnail_size)
-        reference_items = "".join(f"<li>{html.escape(caption)}</li>" for caption in references.get(key, []))
-        parts.append(
-            f'<div class="item">{media}<div><div class="id">{html.escape(str(key))}</div>'
-            f'<div class="predicted">{html.escape(predictions[key])}</div>'
-            f'<ul class="references">{reference_items}</ul></div></div>'
-        )
-    parts.append("</body></html>")
-    out_path.write_text("\n".join(parts), encoding="utf-8")
+        references_html = "".join(f"<li>{esc(caption)}</li>" for caption in references.get(key, []))
+        captions = f'<div class="predicted">{esc(predictions[key])}</div><ul class="references">{references_html}</ul>'
+        rows.append((media, esc(str(key)), captions))
+    out_path.write_text(render_html_page(title, ("", "id", "predicted / references"), rows, metrics), encoding="utf-8")
     return out_path
 
 
@@ -75,34 +49,12 @@ def _media_html(path, page_dir, embed, size):
     if path is None:
         return '<div class="missing">no media</div>'
     path = Path(path)
-    kind = media_kind_of(path)
     if not embed:
         source = html.escape(quote(Path(os.path.relpath(path.resolve(), page_dir.resolve())).as_posix()))
-        if kind == "video":
+        if media_kind_of(path) == "video":
             return f'<video src="{source}" controls muted loop></video>'
         return f'<img src="{source}" alt="{html.escape(path.name)}" loading="lazy">'
-    image = _still_image(path, kind)
-    if image is None:
+    uri = thumbnail_data_uri(path, size)
+    if uri is None:
         return f'<div class="missing">cannot read {html.escape(str(path))}</div>'
-    image.thumbnail((size, size))
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=85)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/jpeg;base64,{encoded}" alt="{html.escape(path.name)}">'
-
-
-def _still_image(path, kind):
-    """A PIL image of the file, the middle frame for a video; None if it cannot be read."""
-    if kind == "video":
-        capture = cv2.VideoCapture(str(path))
-        middle = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) // 2
-        capture.set(cv2.CAP_PROP_POS_FRAMES, max(middle, 0))
-        ok, frame = capture.read()
-        capture.release()
-        return Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)) if ok else None
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except OSError:
-        return None
+    return f'<img src="{uri}" alt="{html.escape(path.name)}">'

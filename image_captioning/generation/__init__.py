@@ -1,20 +1,23 @@
-"""Caption decoding: the official ClipCap greedy and beam search, batched, cached and compiled, plus sampling."""
+"""Caption decoding: the official ClipCap greedy and beam search, batched, cached and compiled, plus sampling.
 
-from image_captioning.generation.generation_config import (
+`config` (the options and their defaults), `kv_cache` (GPT-2 forwards with a key/value cache),
+`search` (the decoding loops), `generator` (`CaptionGenerator`: buckets, compilation, results).
+"""
+
+from image_captioning.generation.config import (
     CLIPCAP_STOP_TOKENS,
     GPT2_END_OF_TEXT,
     STRATEGIES,
     GenerationConfig,
     GenerationConfigError,
 )
-from image_captioning.generation.generator import CaptionGenerator, GeneratedSequence
+from image_captioning.generation.generator import CaptionGenerator
 
 __all__ = [
     "CLIPCAP_STOP_TOKENS",
     "GPT2_END_OF_TEXT",
     "STRATEGIES",
     "CaptionGenerator",
-    "GeneratedSequence",
     "GenerationConfig",
     "GenerationConfigError",
 ]

@@ -9,31 +9,15 @@ import keras
 import numpy as np
 from keras import ops
 
+from custom_architectures.clipcap import ClipCapModel
 from image_captioning.generation.compile import compile_function
-from image_captioning.generation.generation_config import MAX_STOP_TOKENS, GenerationConfig, GenerationConfigError
-from image_captioning.generation.strategies import (
-    CachedForward,
-    LayerCacheForward,
-    UncachedForward,
-    decode_beams,
-    decode_sequences,
-)
+from image_captioning.generation.config import MAX_STOP_TOKENS, GenerationConfig, GenerationConfigError
+from image_captioning.generation.kv_cache import CachedForward, LayerCacheForward, UncachedForward
+from image_captioning.generation.search import decode_beams, decode_sequences
+from image_captioning.results import Caption
 
 DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32)
 CACHED_FORWARDS = {"per_layer": LayerCacheForward, "stacked": CachedForward}
-
-
-@dataclasses.dataclass
-class GeneratedSequence:
-    """One caption: its token ids (stop token included), its score and, with a detokenizer, its text.
-
-    `score` is the mean log-probability per generated token under softmax(logits / temperature):
-    for beam search exactly the official `generate_beam` score (sum / sequence length).
-    """
-
-    token_ids: List[int]
-    score: float
-    text: Optional[str] = None
 
 
 class CaptionGenerator:
@@ -47,7 +31,10 @@ class CaptionGenerator:
 
     Args:
         model: a `ClipCapModel`, or a `(mapper, decoder)` pair.
-        detokenize: optional `callable(list_of_ids) -> str` to fill `GeneratedSequence.text`.
+        detokenize: optional `callable(list_of_ids) -> str` to fill `Caption.text` (else "").
+            Each `Caption` has its token ids (stop token included) and its score: the mean
+            log-probability per generated token under softmax(logits / temperature), for beam
+            search exactly the official `generate_beam` score (sum / sequence length).
         image_encoder: CLIP image encoder for `caption_images` (default: the model's).
         normalize_prefix: L2-normalise CLIP embeddings before the mapper (default: the model's;
             False for a `(mapper, decoder)` pair).
@@ -106,6 +93,9 @@ class CaptionGenerator:
         self.decoder = decoder
         self.image_encoder = image_encoder
         self.normalize_prefix = model_normalize if normalize_prefix is None else normalize_prefix
+        # The prefix is computed by the model's own `embed_prefix`, in the decoder's dtype.
+        self.prefix_model = ClipCapModel(image_encoder, mapper, decoder, normalize_prefix=self.normalize_prefix,
+                                         dtype=decoder.dtype_policy)
         self.detokenize = detokenize
         buckets = sorted({int(b) for b in batch_buckets})
         if not buckets or buckets[0] < 1:
@@ -129,7 +119,7 @@ class CaptionGenerator:
 
     # ------------------------------------------------------------------ public API
 
-    def generate(self, clip_embeddings, strategy=None, config=None, **options) -> List[List[GeneratedSequence]]:
+    def generate(self, clip_embeddings, strategy=None, config=None, **options) -> List[List[Caption]]:
         """Captions for each CLIP embedding, in input order, best first.
 
         Args:
@@ -161,7 +151,7 @@ class CaptionGenerator:
             results.extend(self._to_sequences(config, arrays, chunk))
         return results
 
-    def caption_images(self, images, strategy=None, config=None, **options) -> List[List[GeneratedSequence]]:
+    def caption_images(self, images, strategy=None, config=None, **options) -> List[List[Caption]]:
         """End to end: preprocessed images (N, H, W, 3) -> CLIP -> mapper -> captions."""
         return self.generate(self.encode_images(images), strategy=strategy, config=config, **options)
 
@@ -227,19 +217,13 @@ class CaptionGenerator:
 
         return encode
 
-    def _prefix(self, clip_embedding):
-        clip_embedding = ops.cast(clip_embedding, self.decoder.compute_dtype)
-        if self.normalize_prefix:
-            clip_embedding = clip_embedding / ops.norm(clip_embedding, axis=-1, keepdims=True)
-        return ops.cast(self.mapper(clip_embedding), self.decoder.compute_dtype)
-
     def _decode_fn(self, key):
         strategy, _, copies, max_length, use_cache = key[1:]
         forward = (CACHED_FORWARDS[self.cache_layout] if use_cache else UncachedForward)(self.decoder)
 
         def decode(clip_embedding, valid, uniforms, temperature, top_k, top_p, stop_tokens):
             self.trace_counts[key] += 1  # Python side effect: runs only while tracing
-            prefix = self._prefix(clip_embedding)
+            prefix = self.prefix_model.embed_prefix(clip_embedding)
             if strategy == "beam":
                 return decode_beams(forward, prefix, valid, temperature, stop_tokens, max_length, copies)
             return decode_sequences(
@@ -286,8 +270,8 @@ class CaptionGenerator:
             sequences = []
             for i in order:
                 tokens = [int(t) for t in ids[i, : lens[i]]]
-                text = self.detokenize(tokens) if self.detokenize is not None else None
-                sequences.append(GeneratedSequence(token_ids=tokens, score=float(scs[i]), text=text))
+                text = self.detokenize(tokens) if self.detokenize is not None else ""
+                sequences.append(Caption(text, float(scs[i]), tokens))
             results.append(sequences)
         return results
 

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from image_captioning.inputs import is_video_path, load_image
-from image_captioning.preprocessing import clip_preprocess_numpy
+from image_captioning.media.clip_preprocessing import clip_preprocess_numpy
+from image_captioning.media.extensions import is_video_path
+from image_captioning.media.frame_sampling import FrameSampling
+from image_captioning.media.images import load_image
+from image_captioning.media.video_reader import VideoReader
+from image_captioning.pipeline.frames import mean_frame_embedding
 from image_captioning.results import ItemError
-from image_captioning.video import FrameSampling, VideoReader
 
 MANIFEST = "manifest.json"
 
@@ -51,7 +54,7 @@ def encode_media(paths, encode_fn, resolution, video_frames, batch_size):
     result = np.full((len(paths), width), np.nan, dtype=np.float32)
     owners = np.asarray(owners)
     for index in set(owners.tolist()):
-        result[index] = embeddings[owners == index].mean(axis=0)
+        result[index] = mean_frame_embedding(embeddings[owners == index])
     return result, errors
 
 

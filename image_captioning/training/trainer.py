@@ -9,8 +9,8 @@ import numpy as np
 from custom_architectures.clipcap import build_clipcap_model
 from image_captioning.clipcap import ClipCap
 from image_captioning.datasets import read_dataset
-from image_captioning.inputs import load_image
-from image_captioning.preprocessing import clip_preprocess_numpy
+from image_captioning.media.clip_preprocessing import clip_preprocess_numpy
+from image_captioning.media.images import load_image
 from image_captioning.tokenizer import END_OF_TEXT, load_tokenizer
 from image_captioning.training.caption_loss import CaptionLoss
 from image_captioning.training.caption_tokens import tokenize_captions

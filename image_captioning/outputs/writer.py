@@ -1,5 +1,5 @@
-"""Write captioning results: SRT, WebVTT and JSON per video, JSON Lines for images,
-captioned-image overlays and an HTML gallery.
+"""`ResultWriter`: writes each result as it arrives: SRT, WebVTT and JSON per video, JSON Lines for
+images, captioned-image overlays and an HTML gallery.
 
 Files go next to their input, or into `output_dir` when one is given (then a name
 already used in the run gets a `-1`, `-2`, ... suffix rather than being overwritten).
@@ -11,131 +11,15 @@ import html
 import json
 import os
 import re
-import textwrap
 from pathlib import Path
 
-import cv2
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from image_captioning.inputs import is_video_path, load_image
+from image_captioning.media.images import load_image
+from image_captioning.outputs.html_page import media_thumbnail, render_html_page
+from image_captioning.outputs.overlay import draw_caption
+from image_captioning.outputs.subtitles import format_timestamp, write_json, write_srt, write_vtt
 from image_captioning.results import ImageResult, VideoResult
-
-
-def format_timestamp(seconds: float, decimal: str = ",") -> str:
-    """`HH:MM:SS,mmm` (SRT, decimal=",") or `HH:MM:SS.mmm` (WebVTT, decimal=".")."""
-    total_ms = max(0, round(seconds * 1000))
-    hours, rest = divmod(total_ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, ms = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{ms:03d}"
-
-
-def _cue_text(text: str) -> str:
-    # A blank line ends a cue and "-->" marks a timing line, so neither may appear in cue text.
-    return " ".join(text.split()).replace("-->", "->") or "..."
-
-
-def _cue_times(result: VideoResult) -> list[tuple[float, float, str]]:
-    cues = []
-    for segment in result.segments:
-        start, end = segment.start, max(segment.end, segment.start + 0.001)
-        cues.append((start, end, _cue_text(segment.caption.text)))
-    return cues
-
-
-def srt_text(result: VideoResult) -> str:
-    """The video's segment captions as SubRip (.srt) text."""
-    blocks = [
-        f"{n}\n{format_timestamp(start)} --> {format_timestamp(end)}\n{text}\n"
-        for n, (start, end, text) in enumerate(_cue_times(result), 1)
-    ]
-    return "\n".join(blocks)
-
-
-def vtt_text(result: VideoResult) -> str:
-    """The video's segment captions as WebVTT (.vtt) text."""
-    blocks = ["WEBVTT\n"]
-    for n, (start, end, text) in enumerate(_cue_times(result), 1):
-        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        blocks.append(f"{n}\n{format_timestamp(start, '.')} --> {format_timestamp(end, '.')}\n{escaped}\n")
-    return "\n".join(blocks)
-
-
-def write_srt(result: VideoResult, path) -> Path:
-    path = Path(path)
-    path.write_text(srt_text(result), encoding="utf-8")
-    return path
-
-
-def write_vtt(result: VideoResult, path) -> Path:
-    path = Path(path)
-    path.write_text(vtt_text(result), encoding="utf-8")
-    return path
-
-
-def write_json(result: ImageResult | VideoResult, path) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def draw_caption(image: np.ndarray, text: str, font_size: int | None = None) -> np.ndarray:
-    """A copy of uint8 RGB `image` with `text` wrapped on a dark band along its bottom edge.
-
-    Example:
-        >>> captioned = draw_caption(np.full((240, 320, 3), 200, np.uint8), "a grey square")
-        >>> captioned.shape
-        (240, 320, 3)
-    """
-    height, width = image.shape[:2]
-    size = font_size or max(12, min(width, height) // 20)
-    font = ImageFont.load_default(size=size)
-    average_char = max(1.0, font.getlength("abcdefghijklmnopqrstuvwxyz") / 26)
-    lines = textwrap.wrap(text, width=max(8, int((width - 2 * size) / average_char))) or [""]
-    line_height = int(size * 1.25)
-    band = min(height, line_height * len(lines) + size)
-
-    canvas = Image.fromarray(image).convert("RGBA")
-    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    draw.rectangle([0, height - band, width, height], fill=(0, 0, 0, 160))
-    y = height - band + size // 2
-    for line in lines:
-        draw.text((size, y), line, font=font, fill=(255, 255, 255, 255))
-        y += line_height
-    return np.asarray(Image.alpha_composite(canvas, overlay).convert("RGB"))
-
-
-def _thumbnail_data(source: str, max_side: int) -> np.ndarray | None:
-    """A small RGB picture of an image file or of a video's middle frame; None if unreadable."""
-    if not os.path.isfile(source):
-        return None
-    if is_video_path(source):
-        capture = cv2.VideoCapture(source)
-        try:
-            count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-            if count > 1:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, int(count // 2))
-            ok, bgr = capture.read()
-            if not ok:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, bgr = capture.read()
-        finally:
-            capture.release()
-        if not ok or bgr is None:
-            return None
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    else:
-        try:
-            image = load_image(source, max_short_side=max_side * 2)
-        except Exception:  # noqa: BLE001 - a gallery row without a picture is fine
-            return None
-    scale = max_side / max(image.shape[:2])
-    if scale < 1:
-        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return image
 
 
 def gallery_html(rows: list[tuple[ImageResult | VideoResult, str | None]], title: str = "Captions") -> str:
@@ -156,16 +40,8 @@ def gallery_html(rows: list[tuple[ImageResult | VideoResult, str | None]], title
             details = f"<p><b>{whole}</b></p><ol>{items}</ol>"
         else:
             details = "<ol>" + "".join(f"<li>{esc(c.text)} <small>({c.score:.3f})</small></li>" for c in result.captions) + "</ol>"
-        body.append(f"<tr><td>{picture}</td><td>{esc(result.source)}</td><td>{details}</td></tr>")
-    return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-        f"<title>{esc(title)}</title><style>"
-        "body{font-family:sans-serif}table{border-collapse:collapse}td{border:1px solid #ccc;padding:6px;"
-        "vertical-align:top}img{max-width:240px;max-height:240px}.error{color:#b00}.time{color:#666}"
-        f"</style></head><body><h1>{esc(title)}</h1>\n<table>\n<tr><th></th><th>Source</th><th>Captions</th></tr>\n"
-        + "\n".join(body)
-        + "\n</table></body></html>\n"
-    )
+        body.append((picture, esc(result.source), details))
+    return render_html_page(title, ("", "Source", "Captions"), body)
 
 
 class ResultWriter:
@@ -268,7 +144,7 @@ class ResultWriter:
         thumbs = path.parent / f"{path.stem}_thumbs"
         rows = []
         for n, result in enumerate(self._gallery_rows):
-            picture = _thumbnail_data(result.source, self.thumbnail_size)
+            picture = media_thumbnail(result.source, self.thumbnail_size)
             relative = None
             if picture is not None:
                 thumbs.mkdir(parents=True, exist_ok=True)

@@ -1,24 +1,13 @@
 """Converts official ClipCap + OpenAI CLIP PyTorch files into a folder `ClipCap.from_pretrained` loads.
 
-    python -m image_captioning.convert --clipcap coco_weights.pt --clip ViT-B-32.pt --out pretrained_models/clipcap-coco
-    python -m image_captioning.convert --name clipcap-coco-transformer   # downloads when online
+    python -m image_captioning.cli.convert --clipcap coco_weights.pt --clip ViT-B-32.pt --out pretrained_models/clipcap-coco
+    python -m image_captioning.cli.convert --name clipcap-coco-transformer   # downloads when online
 """
 
 import argparse
 from pathlib import Path
 
 from image_captioning import hub
-from image_captioning.clipcap import ClipCap, convert_named_model
-from image_captioning.converters.clipcap import convert_clipcap
-from image_captioning.converters.openai_clip import convert_openai_clip_image_encoder
-from image_captioning.converters.torch_files import load_state_dict
-
-
-def convert_official_clipcap(clipcap_checkpoint, clip_checkpoint, normalize_prefix=None, generation=None):
-    """Official ClipCap `.pt` + OpenAI CLIP file (TorchScript archive or state dict) -> ClipCap."""
-    image_encoder = convert_openai_clip_image_encoder(load_state_dict(clip_checkpoint))
-    model = convert_clipcap(load_state_dict(clipcap_checkpoint), image_encoder, normalize_prefix=normalize_prefix)
-    return ClipCap(model, generation)
 
 
 def add_convert_arguments(parser):
@@ -31,6 +20,8 @@ def add_convert_arguments(parser):
 
 
 def run_convert(args):
+    from image_captioning.clipcap import ClipCap, convert_named_model
+
     if args.name:
         hparams = hub.load_hparams(args.name)
         cache_dir = args.out.parent if args.out else hub.PRETRAINED_DIR
@@ -42,13 +33,13 @@ def run_convert(args):
         if args.clipcap is None or args.clip is None or args.out is None:
             raise SystemExit("convert: give --name, or all of --clipcap, --clip and --out.")
         normalize = {"auto": None, "yes": True, "no": False}[args.normalize_prefix]
-        out = convert_official_clipcap(args.clipcap, args.clip, normalize_prefix=normalize).save_pretrained(args.out)
+        out = ClipCap.from_official(args.clipcap, args.clip, normalize_prefix=normalize).save_pretrained(args.out)
     print(f"Saved to {out}: load it with ClipCap.from_pretrained({str(out)!r})")
     return out
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m image_captioning.convert", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m image_captioning.cli.convert", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_convert_arguments(parser)
     run_convert(parser.parse_args(argv))

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-STRATEGIES = ("greedy", "beam", "sample")
+from image_captioning.generation.config import STRATEGIES
 
 
 def add_generation_arguments(parser):
@@ -40,7 +40,7 @@ def add_caption_arguments(parser):
 
 
 def frame_sampling(args):
-    from image_captioning.video import FrameSampling
+    from image_captioning.media.frame_sampling import FrameSampling
 
     if args.scenes:
         return FrameSampling(mode="scenes")
@@ -51,7 +51,7 @@ def frame_sampling(args):
 
 def run_caption(args):
     from image_captioning.clipcap import ClipCap
-    from image_captioning.pipeline_stats import PipelineStats
+    from image_captioning.pipeline.stats import PipelineStats
 
     captioner = ClipCap.from_pretrained(args.model)
     stats = PipelineStats() if args.stats else None

@@ -23,52 +23,22 @@ import queue
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 
 import numpy as np
 
-from image_captioning.inputs import (
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_MAX_SHORT_SIDE,
-    WorkItem,
-    expand_inputs,
-    is_video_path,
-    load_image,
-)
-from image_captioning.pipeline_stats import PipelineStats
-from image_captioning.pipeline_threads import StageThread, Stopped, StopSignal, acquire, get, put
-from image_captioning.results import Caption, ImageResult, ItemError, VideoResult, VideoSegment
-from image_captioning.video import FrameSampling, VideoReader
+from image_captioning.media.extensions import is_video_path
+from image_captioning.media.frame_sampling import SampledFrame
+from image_captioning.media.images import load_image
+from image_captioning.media.sources import WorkItem, expand_inputs
+from image_captioning.media.video_reader import VideoReader
+from image_captioning.pipeline.frames import PLACEHOLDER_ITEM, EncodedBatch, Frame, ItemState, element_signature, mean_frame_embedding
+from image_captioning.pipeline.stats import PipelineStats
+from image_captioning.pipeline.threads import StageThread, Stopped, StopSignal, acquire, get, put
+from image_captioning.results import Caption, ImageResult, ItemError, VideoResult
 
 _END = object()  # end-of-stream sentinel passed between stages
 _IDLE_POLL_S = 0.005
-
-
-@dataclass
-class _ItemState:
-    """Everything known about one in-flight item; written by its decoder, then by the caption stage."""
-
-    source: str
-    kind: str
-    fps: float = 0.0
-    duration: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    received: int = 0
-    total: int = -1
-    captions: list[Caption] = field(default_factory=list)
-    segments: list[tuple[int, VideoSegment]] = field(default_factory=list)
-    embedding_sum: np.ndarray | None = None
-
-
-@dataclass
-class _EncodedBatch:
-    items: np.ndarray
-    slots: np.ndarray
-    totals: np.ndarray
-    times: np.ndarray  # (B, 3): timestamp, start, end
-    frame_indices: np.ndarray
-    embeddings: np.ndarray
 
 
 def _error_result(source: str, message: str):
@@ -77,136 +47,17 @@ def _error_result(source: str, message: str):
     return ImageResult(source, error=message)
 
 
-class CaptioningPipeline:
-    """Caption many images and videos with overlapping decode, preprocess, encode and generate stages.
+class PipelineRun:
+    """The queues, threads and bookkeeping of one `CaptioningPipeline.run` call.
 
     Args:
-        encode_fn: `(B, R, R, 3) float32 preprocessed images -> (B, E)` embeddings.
-        caption_fn: `(B, E) embeddings -> list of B lists of Caption`, best caption first.
-        preprocess: `uint8 (H, W, 3) tensor -> float32 (R, R, 3)`, usable inside `tf.data.map`;
-            defaults to `image_captioning.preprocessing.clip_preprocess_tf` at `resolution`.
-        resolution: side R of the preprocessed square images.
-        batch_size: frames per `encode_fn` call (the last batches of a run may be smaller).
-        sampling: how frames are picked from videos.
-        decode_workers: threads decoding images and videos.
-        preprocess_workers: parallel calls of `preprocess` in tf.data.
-        max_items_in_flight: items decoded ahead of the one to be delivered next; bounds the
-            reorder buffer (default `max(2 * batch_size, 8)`).
-        max_frames_in_flight: frames decoded but not yet captioned (default `4 * batch_size`).
-        max_short_side: images and video frames are shrunk so their short side is at most this.
-        max_pixels: larger image files are refused before decoding (decompression-bomb guard).
-        recursive: search directories recursively.
-        flush_timeout: seconds a partly filled batch waits for more frames while decoders are busy.
-        join_timeout: seconds to wait for each thread when shutting down.
-
-    Example:
-        >>> pipeline = CaptioningPipeline(model.encode_images, generator.caption, batch_size=16)
-        >>> for result in pipeline.run(["photos/", "clip.mp4"]):
-        ...     print(result.source, result.caption.text if result.ok else result.error)
+        pipeline: the `CaptioningPipeline` (its functions and `options`).
+        inputs, on_result, progress, stats: as in `CaptioningPipeline.run`.
     """
 
-    def __init__(
-        self,
-        encode_fn: Callable[[np.ndarray], np.ndarray],
-        caption_fn: Callable[[np.ndarray], list[list[Caption]]],
-        *,
-        preprocess: Callable | None = None,
-        resolution: int = 224,
-        batch_size: int = 32,
-        sampling: FrameSampling = FrameSampling(),
-        decode_workers: int = 2,
-        preprocess_workers: int = 2,
-        max_items_in_flight: int | None = None,
-        max_frames_in_flight: int | None = None,
-        max_short_side: int | None = DEFAULT_MAX_SHORT_SIDE,
-        max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        recursive: bool = True,
-        flush_timeout: float = 0.5,
-        join_timeout: float = 30.0,
-    ):
-        if batch_size < 1 or decode_workers < 1 or preprocess_workers < 1:
-            raise ValueError("batch_size, decode_workers and preprocess_workers must be >= 1")
-        self.encode_fn = encode_fn
-        self.caption_fn = caption_fn
-        self.preprocess = preprocess
-        self.resolution = resolution
-        self.batch_size = batch_size
-        self.sampling = replace(sampling, max_short_side=max_short_side)
-        self.decode_workers = decode_workers
-        self.preprocess_workers = preprocess_workers
-        self.max_items_in_flight = max_items_in_flight or max(2 * batch_size, 8)
-        self.max_frames_in_flight = max_frames_in_flight or 4 * batch_size
-        if self.max_items_in_flight < 1 or self.max_frames_in_flight < 1:
-            raise ValueError("max_items_in_flight and max_frames_in_flight must be >= 1")
-        self.max_short_side = max_short_side
-        self.max_pixels = max_pixels
-        self.recursive = recursive
-        self.flush_timeout = flush_timeout
-        self.join_timeout = join_timeout
-
-    def resolved_preprocess(self) -> Callable:
-        if self.preprocess is not None:
-            return self.preprocess
-        from image_captioning.preprocessing import clip_preprocess_tf
-
-        resolution = self.resolution
-        return lambda image: clip_preprocess_tf(image, resolution)
-
-    def run(
-        self,
-        inputs,
-        *,
-        on_result: Callable[[ImageResult | VideoResult], None] | None = None,
-        progress: bool = True,
-        stats: PipelineStats | None = None,
-    ) -> Iterator[ImageResult | VideoResult]:
-        """Yield one result per input item, in input order.
-
-        Args:
-            inputs: anything `expand_inputs` accepts (paths, folders, globs, arrays, PIL
-                images, mixed), or `WorkItem`s.
-            on_result: called with each result just before it is yielded (e.g. a writer);
-                its time is reported as the "write" stage.
-            progress: show a tqdm bar with items and frames per second.
-            stats: a `PipelineStats` to fill with busy times and buffer high-water marks.
-        """
-        return _Run(self, inputs, on_result, progress, stats if stats is not None else PipelineStats()).results()
-
-
-def run_pipeline(
-    inputs,
-    encode_fn: Callable[[np.ndarray], np.ndarray],
-    caption_fn: Callable[[np.ndarray], list[list[Caption]]],
-    preprocess: Callable | None = None,
-    resolution: int = 224,
-    batch_size: int = 32,
-    *,
-    on_result: Callable[[ImageResult | VideoResult], None] | None = None,
-    progress: bool = True,
-    stats: PipelineStats | None = None,
-    **options,
-) -> Iterator[ImageResult | VideoResult]:
-    """Caption `inputs` and yield their results in input order.
-
-    Shorthand for `CaptioningPipeline(encode_fn, caption_fn, ...).run(inputs, ...)`;
-    `options` are the other `CaptioningPipeline` arguments (sampling, decode_workers, ...).
-
-    Example:
-        >>> stats = PipelineStats()
-        >>> results = list(run_pipeline(["a.jpg", "clips/"], encode, caption, batch_size=8, stats=stats))
-        >>> print(stats.summary())
-    """
-    pipeline = CaptioningPipeline(
-        encode_fn, caption_fn, preprocess=preprocess, resolution=resolution, batch_size=batch_size, **options
-    )
-    return pipeline.run(inputs, on_result=on_result, progress=progress, stats=stats)
-
-
-class _Run:
-    """The queues, threads and bookkeeping of one `CaptioningPipeline.run` call."""
-
-    def __init__(self, config: CaptioningPipeline, inputs, on_result, progress: bool, stats: PipelineStats):
-        self.config = config
+    def __init__(self, pipeline, inputs, on_result, progress: bool, stats: PipelineStats):
+        self.pipeline = pipeline
+        self.options = config = pipeline.options
         self.inputs = inputs
         self.on_result = on_result
         self.progress = progress
@@ -219,7 +70,7 @@ class _Run:
         self.result_queue: queue.Queue = queue.Queue(maxsize=config.max_items_in_flight)
         self.item_slots = threading.Semaphore(config.max_items_in_flight)
         self.frame_tokens = threading.Semaphore(config.max_frames_in_flight)
-        self.states: dict[int, _ItemState] = {}
+        self.states: dict[int, ItemState] = {}
         self.lock = threading.Lock()
         self.items_in_flight = 0
         self.frames_in_flight = 0
@@ -240,30 +91,26 @@ class _Run:
             result_queue=self.result_queue.maxsize,
         )
 
-    # -- feeder -------------------------------------------------------------------------
-
     def _feed(self) -> None:
         count = 0
-        for item in expand_inputs(self.inputs, recursive=self.config.recursive):
+        for item in expand_inputs(self.inputs, recursive=self.options.recursive):
             acquire(self.item_slots, self.signal)
             with self.lock:
                 self.items_in_flight += 1
                 self.stats.observe("items_in_flight", self.items_in_flight)
-                self.states[item.index] = _ItemState(item.source, item.kind)
+                self.states[item.index] = ItemState(item.source, item.kind)
             count += 1
             if item.kind == "error":
                 self._put(self.result_queue, (item.index, _error_result(item.source, item.error)), "result_queue")
             else:
                 self._put(self.work_queue, item, "work_queue")
         self.total_items = count
-        for _ in range(self.config.decode_workers):
+        for _ in range(self.options.decode_workers):
             put(self.work_queue, _END, self.signal)
 
     def _put(self, q: queue.Queue, value, name: str) -> None:
         put(q, value, self.signal)
         self.stats.observe(name, q.qsize())
-
-    # -- decode -------------------------------------------------------------------------
 
     def _decode_loop(self) -> None:
         while True:
@@ -324,116 +171,100 @@ class _Run:
         # Holding one frame back lets the last one carry the item's frame count.
         self._send_frame(item.index, slot, pending, total=slot + 1)
 
-    def _image_frames(self, item: WorkItem) -> Iterator[tuple]:
-        image = load_image(item, max_short_side=self.config.max_short_side, max_pixels=self.config.max_pixels)
-        yield image, 0.0, 0.0, 0.0, 0
+    def _image_frames(self, item: WorkItem) -> Iterator[np.ndarray | SampledFrame]:
+        yield load_image(item, max_short_side=self.options.max_short_side, max_pixels=self.options.max_pixels)
 
-    def _video_frames(self, item: WorkItem, state: _ItemState) -> Iterator[tuple]:
+    def _video_frames(self, item: WorkItem, state: ItemState) -> Iterator[np.ndarray | SampledFrame]:
         reader = VideoReader(item.path, name=item.source, stop_event=self.signal.event)
         state.fps = reader.info.fps
         try:
-            for frame in reader.sample(self.config.sampling):
-                yield frame.image, frame.timestamp, frame.start, frame.end, frame.frame_index
+            yield from reader.sample(self.options.sampling)
         finally:
             state.duration = reader.duration
             state.warnings.extend(reader.warnings)
             reader.close()
 
-    def _send_frame(self, item_index: int, slot: int, frame: tuple, total: int) -> None:
+    def _send_frame(self, item_index: int, slot: int, decoded: np.ndarray | SampledFrame, total: int) -> None:
         acquire(self.frame_tokens, self.signal)
         with self.lock:
             self.frames_in_flight += 1
             self.stats.observe("frames_in_flight", self.frames_in_flight)
-        image, timestamp, start, end, frame_index = frame
-        record = (image, item_index, slot, total, np.array([timestamp, start, end], np.float64), frame_index)
-        self._put(self.frame_queue, record, "frame_queue")
+        if isinstance(decoded, SampledFrame):
+            frame = Frame(decoded.image, item_index, slot, total, decoded.timestamp, decoded.start, decoded.end,
+                          decoded.frame_index)
+        else:
+            frame = Frame(decoded, item_index, slot, total)
+        self._put(self.frame_queue, frame, "frame_queue")
 
-    # -- tf.data: preprocess and batch --------------------------------------------------
-
-    def _frame_stream(self) -> Iterator[tuple]:
-        """Frames for tf.data; pads a partial batch with placeholders when no more frames are coming soon."""
-        batch_size = self.config.batch_size
-        filler = (np.zeros((1, 1, 3), np.uint8), -1, -1, -1, np.zeros(3, np.float64), -1)
+    def _frame_stream(self) -> Iterator[dict]:
+        """tf.data elements; pads a partial batch with placeholders when no more frames are coming soon."""
+        batch_size = self.options.batch_size
+        filler = Frame.placeholder().to_element()
         in_batch, waiting_since = 0, None
         while True:
             try:
-                record = get(self.frame_queue, self.signal, timeout=_IDLE_POLL_S if in_batch else None)
+                frame = get(self.frame_queue, self.signal, timeout=_IDLE_POLL_S if in_batch else None)
             except queue.Empty:
                 if in_batch:
                     now = time.monotonic()
                     waiting_since = waiting_since or now
-                    if self.active_decoders == 0 or now - waiting_since >= self.config.flush_timeout:
+                    if self.active_decoders == 0 or now - waiting_since >= self.options.flush_timeout:
                         for _ in range(batch_size - in_batch):
                             yield filler
                         in_batch, waiting_since = 0, None
                 continue
             except Stopped:
                 return
-            if record is _END:
+            if frame is _END:
                 return
             waiting_since = None
-            yield record
+            yield frame.to_element()
             in_batch = (in_batch + 1) % batch_size
 
     def _dataset(self):
         import tensorflow as tf
 
-        resolution = self.config.resolution
-        preprocess = self.config.resolved_preprocess()
-        signature = (
-            tf.TensorSpec((None, None, 3), tf.uint8),
-            tf.TensorSpec((), tf.int64),
-            tf.TensorSpec((), tf.int64),
-            tf.TensorSpec((), tf.int64),
-            tf.TensorSpec((3,), tf.float64),
-            tf.TensorSpec((), tf.int64),
-        )
+        resolution = self.options.resolution
+        preprocess = self.pipeline.resolved_preprocess()
 
-        def timed_preprocess(image, item, slot, total, times, frame_index):
+        def timed_preprocess(element):
             start = tf.timestamp()
             with tf.control_dependencies([start]):
                 pixels = tf.cond(
-                    item >= 0,
-                    lambda: tf.cast(preprocess(image), tf.float32),
+                    element["item_index"] != PLACEHOLDER_ITEM,
+                    lambda: tf.cast(preprocess(element["image"]), tf.float32),
                     lambda: tf.zeros((resolution, resolution, 3), tf.float32),
                 )
             with tf.control_dependencies([pixels]):
                 elapsed = tf.timestamp() - start
-            pixels = tf.ensure_shape(pixels, (resolution, resolution, 3))
-            return pixels, item, slot, total, times, frame_index, elapsed
+            element = {key: value for key, value in element.items() if key != "image"}
+            return {**element, "pixels": tf.ensure_shape(pixels, (resolution, resolution, 3)), "elapsed": elapsed}
 
-        dataset = tf.data.Dataset.from_generator(self._frame_stream, output_signature=signature)
-        dataset = dataset.map(timed_preprocess, num_parallel_calls=self.config.preprocess_workers, deterministic=True)
-        return dataset.batch(self.config.batch_size).prefetch(1)
-
-    # -- encode -------------------------------------------------------------------------
+        dataset = tf.data.Dataset.from_generator(self._frame_stream, output_signature=element_signature())
+        dataset = dataset.map(timed_preprocess, num_parallel_calls=self.options.preprocess_workers, deterministic=True)
+        return dataset.batch(self.options.batch_size).prefetch(1)
 
     def _encode_loop(self) -> None:
         iterator = iter(self._dataset())
         try:
-            for batch in iterator:
+            for element in iterator:
                 self.signal.check()
-                pixels, items, slots, totals, times, frame_indices, elapsed = (t.numpy() for t in batch)
-                valid = items >= 0
-                self.stats.add_busy("preprocess", float(elapsed[valid].sum()), calls=int(valid.sum()))
+                batch = {key: value.numpy() for key, value in element.items()}
+                valid = batch["item_index"] != PLACEHOLDER_ITEM
+                self.stats.add_busy("preprocess", float(batch["elapsed"][valid].sum()), calls=int(valid.sum()))
                 if not valid.any():
                     continue
                 count = int(valid.sum())
                 start = time.perf_counter()
-                embeddings = np.asarray(self.config.encode_fn(pixels[valid]))
+                embeddings = np.asarray(self.pipeline.encode_fn(batch["pixels"][valid]))
                 self.stats.add_busy("encode", time.perf_counter() - start)
                 if embeddings.ndim != 2 or embeddings.shape[0] != count:
                     raise ValueError(f"encode_fn returned shape {embeddings.shape} for {count} images; expected ({count}, E)")
-                encoded = _EncodedBatch(
-                    items[valid], slots[valid], totals[valid], times[valid], frame_indices[valid], embeddings
-                )
-                self._put(self.embed_queue, encoded, "embed_queue")
+                self._put(self.embed_queue, EncodedBatch.from_rows(batch, valid, embeddings), "embed_queue")
         finally:
             del iterator
         self.signal.check()
         self._put(self.embed_queue, _END, "embed_queue")
-
-    # -- generate -----------------------------------------------------------------------
 
     def _caption_loop(self) -> None:
         while True:
@@ -443,46 +274,41 @@ class _Run:
             self._caption_batch(batch)
         self._put(self.result_queue, _END, "result_queue")
 
-    def _caption_batch(self, batch: _EncodedBatch) -> None:
+    def _caption_batch(self, batch: EncodedBatch) -> None:
         completed: list[int] = []
-        for row, item_index in enumerate(batch.items.tolist()):
+        for row, item_index in enumerate(batch.item_indices.tolist()):
             state = self.states[item_index]
             state.received += 1
             if batch.totals[row] >= 0:
                 state.total = int(batch.totals[row])
             if state.kind == "video":
-                vector = batch.embeddings[row].astype(np.float64)
-                state.embedding_sum = vector if state.embedding_sum is None else state.embedding_sum + vector
+                state.frame_embeddings.append(batch.embeddings[row])
             if state.received == state.total:
                 completed.append(item_index)
         # Videos finished by this batch get their whole-video caption in the same caption_fn call.
         completed_videos = [i for i in completed if self.states[i].kind == "video"]
         rows = batch.embeddings
         if completed_videos:
-            means = [self.states[i].embedding_sum / self.states[i].received for i in completed_videos]
+            means = [mean_frame_embedding(self.states[i].frame_embeddings) for i in completed_videos]
             rows = np.concatenate([rows, np.stack(means).astype(rows.dtype)], axis=0)
 
         start = time.perf_counter()
-        captions = list(self.config.caption_fn(rows))
+        captions = list(self.pipeline.caption_fn(rows))
         self.stats.add_busy("generate", time.perf_counter() - start)
         if len(captions) != len(rows):
             raise ValueError(f"caption_fn returned {len(captions)} caption lists for {len(rows)} embeddings")
 
-        for row, item_index in enumerate(batch.items.tolist()):
+        for row, item_index in enumerate(batch.item_indices.tolist()):
             state = self.states[item_index]
             if state.kind == "video":
-                timestamp, start_s, end_s = batch.times[row].tolist()
-                segment = VideoSegment(
-                    start_s, end_s, _best(captions[row]), int(batch.frame_indices[row]), timestamp
-                )
-                state.segments.append((int(batch.slots[row]), segment))
+                state.segments.append((int(batch.slots[row]), batch.segment(row, _best(captions[row]))))
             else:
                 state.captions = _candidates(captions[row])
-        video_captions = dict(zip(completed_videos, captions[len(batch.items) :]))
+        video_captions = dict(zip(completed_videos, captions[len(batch.item_indices) :]))
 
         with self.lock:
-            self.frames_in_flight -= len(batch.items)
-        for _ in range(len(batch.items)):
+            self.frames_in_flight -= len(batch.item_indices)
+        for _ in range(len(batch.item_indices)):
             self.frame_tokens.release()
 
         for item_index in completed:
@@ -500,12 +326,10 @@ class _Run:
                 result = ImageResult(state.source, state.captions)
             self._put(self.result_queue, (item_index, result), "result_queue")
 
-    # -- collector ----------------------------------------------------------------------
-
     def _start(self) -> None:
         self.threads = [StageThread("feed", self._feed, self.signal)]
         self.threads += [
-            StageThread("decode", self._decode_loop, self.signal, i) for i in range(self.config.decode_workers)
+            StageThread("decode", self._decode_loop, self.signal, i) for i in range(self.options.decode_workers)
         ]
         self.threads += [
             StageThread("encode", self._encode_loop, self.signal),
@@ -516,12 +340,12 @@ class _Run:
 
     def _shutdown(self) -> None:
         self.signal.set()
-        deadline = time.monotonic() + self.config.join_timeout
+        deadline = time.monotonic() + self.options.join_timeout
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         alive = [t.name for t in self.threads if t.is_alive()]
         if alive:
-            warnings.warn(f"pipeline threads still running after {self.config.join_timeout} s: {alive}", stacklevel=3)
+            warnings.warn(f"pipeline threads still running after {self.options.join_timeout} s: {alive}", stacklevel=3)
 
     def results(self) -> Iterator[ImageResult | VideoResult]:
         started = time.perf_counter()

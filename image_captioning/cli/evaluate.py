@@ -1,11 +1,10 @@
 """`image-captioning evaluate`: caption a dataset split and score it against its references."""
 
-import json
 from pathlib import Path
 
 
 def add_evaluate_arguments(parser):
-    from image_captioning.caption_command import add_generation_arguments
+    from image_captioning.cli.caption import add_generation_arguments
     from image_captioning.datasets import READERS
 
     parser.add_argument("--model", default="shapes-demo", help="a model folder or a known name")
@@ -19,32 +18,11 @@ def add_evaluate_arguments(parser):
     add_generation_arguments(parser)
 
 
-def evaluate_model(captioner, records, out_dir, batch_size=32, **generation):
-    """Captions every record's medium; returns {"model": metrics, "constant baseline": metrics}."""
-    from image_captioning.evaluation import constant_baseline, evaluate_captions, format_table, write_html_report
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = captioner.predict([record.media_path for record in records], batch_size=batch_size, **generation)
-    failed = [result for result in results if not result.ok]
-    if failed:
-        raise RuntimeError(f"{len(failed)} evaluation media could not be captioned, e.g. {failed[0].error}")
-    ids = [str(index) for index in range(len(records))]
-    predictions = {i: result.caption.text for i, result in zip(ids, results)}
-    references = {i: record.captions for i, record in zip(ids, records)}
-    table = {"model": evaluate_captions(predictions, references), "constant baseline": evaluate_captions(constant_baseline(references), references)}
-    (out_dir / "metrics.json").write_text(json.dumps(table, indent=2))
-    (out_dir / "predictions.json").write_text(json.dumps({records[int(i)].media_path: p for i, p in predictions.items()}, indent=2))
-    write_html_report(out_dir / "report.html", predictions, references, {i: r.media_path for i, r in zip(ids, records)},
-                      title="Evaluation", metrics=table["model"], embed_thumbnails=True)
-    print(format_table(table))
-    return table
-
-
 def run_evaluate(args):
-    from image_captioning.caption_command import generation_options
+    from image_captioning.cli.caption import generation_options
     from image_captioning.clipcap import ClipCap
     from image_captioning.datasets import read_dataset
+    from image_captioning.evaluation.evaluate_model import evaluate_model
 
     records = read_dataset(args.data, args.format, images_dir=args.images_dir, split=args.split)
     if not records:

@@ -1,11 +1,12 @@
-"""`image-captioning` console script: one subcommand per job."""
+"""`image-captioning` console script: one subcommand per job, each in its own module of this package."""
 
 import argparse
 
-from image_captioning.caption_command import add_caption_arguments, run_caption
-from image_captioning.convert import add_convert_arguments, run_convert
-from image_captioning.evaluation.evaluate_command import add_evaluate_arguments, run_evaluate
-from image_captioning.training.train_command import add_train_arguments, run_train
+from image_captioning.cli.caption import add_caption_arguments, run_caption
+from image_captioning.cli.convert import add_convert_arguments, run_convert
+from image_captioning.cli.evaluate import add_evaluate_arguments, run_evaluate
+from image_captioning.cli.quiet import quiet_backend_logs
+from image_captioning.cli.train import add_train_arguments, run_train
 
 SUBCOMMANDS = {
     "caption": ("caption images and videos; write SRT/VTT/JSON and JSONL", add_caption_arguments, run_caption),
@@ -21,12 +22,15 @@ def build_parser():
     for name, (help_text, add_arguments, run) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         add_arguments(sub)
+        sub.add_argument("--verbose", action="store_true", help="also show TensorFlow, XLA and absl log lines")
         sub.set_defaults(run=run)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        quiet_backend_logs()
     result = args.run(args)
     return result if isinstance(result, int) else 0
 
