@@ -79,3 +79,16 @@ def test_notebook_executes_and_shows_captions_and_subtitles(tmp_path, monkeypatc
                      "bottleneck:", "busy", "frames/s"):
         assert expected in everything, expected
     assert any("image/jpeg" in o.get("data", {}) for cell in code_cells for o in cell.get("outputs", []))
+
+
+def test_notebook_uses_only_the_public_api():
+    """A user's walkthrough never reaches into the test folder or private names."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert "unitest" not in code
+    imports = [line.split() for line in code.splitlines() if line.startswith(("from image_captioning", "import image_captioning"))]
+    assert imports, "the notebook should use the package"
+    for words in imports:
+        names = " ".join(words[3:]) if words[0] == "from" else ""
+        assert not any(part.startswith("_") for part in words[1].split(".")), words
+        assert not any(name.strip(", ").startswith("_") for name in names.split()), words

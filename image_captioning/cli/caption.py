@@ -22,7 +22,7 @@ def generation_options(args):
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def add_caption_arguments(parser):
+def add_arguments(parser):
     parser.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
     parser.add_argument("--model", default="shapes-demo", help="a model folder or a known name (default: shapes-demo)")
     parser.add_argument("--out", type=Path, help="output folder (default: next to each input)")
@@ -49,7 +49,7 @@ def frame_sampling(args):
     return FrameSampling(mode="uniform", num_frames=args.frames)
 
 
-def run_caption(args):
+def run(args):
     from image_captioning.clipcap import ClipCap
     from image_captioning.pipeline.stats import PipelineStats
 
@@ -62,6 +62,8 @@ def run_caption(args):
     )
     for result in results:
         print(f"{result.source}: {result.caption.text if result.ok else 'ERROR ' + str(result.error)}")
+        for warning in getattr(result, "warnings", ()):
+            print(f"  warning: {warning}")
     if stats is not None:
         print(stats.summary())
     failed = [result for result in results if not result.ok]

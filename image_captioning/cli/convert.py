@@ -10,7 +10,7 @@ from pathlib import Path
 from image_captioning import hub
 
 
-def add_convert_arguments(parser):
+def add_arguments(parser):
     parser.add_argument("--name", choices=sorted(hub.PRETRAINED_MODELS), help="a known model: its official files are downloaded unless given")
     parser.add_argument("--clipcap", type=Path, help="official ClipCap .pt file (coco_weights.pt, transformer_weights.pt, ...)")
     parser.add_argument("--clip", type=Path, help="OpenAI CLIP file (ViT-B-32.pt, RN50x4.pt, ...) the ClipCap file was trained with")
@@ -19,7 +19,7 @@ def add_convert_arguments(parser):
                         help="L2-normalise CLIP embeddings before the mapper (auto: yes for Transformer mappers)")
 
 
-def run_convert(args):
+def run(args):
     from image_captioning.clipcap import ClipCap, convert_named_model
 
     if args.name:
@@ -41,8 +41,8 @@ def run_convert(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m image_captioning.cli.convert", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_convert_arguments(parser)
-    run_convert(parser.parse_args(argv))
+    add_arguments(parser)
+    run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 
-def add_evaluate_arguments(parser):
+def add_arguments(parser):
     from image_captioning.cli.caption import add_generation_arguments
     from image_captioning.datasets import READERS
 
@@ -18,7 +18,7 @@ def add_evaluate_arguments(parser):
     add_generation_arguments(parser)
 
 
-def run_evaluate(args):
+def run(args):
     from image_captioning.cli.caption import generation_options
     from image_captioning.clipcap import ClipCap
     from image_captioning.datasets import read_dataset

@@ -1,36 +1,38 @@
 """`image-captioning` console script: one subcommand per job, each in its own module of this package."""
 
 import argparse
+import importlib
+import sys
 
-from image_captioning.cli.caption import add_caption_arguments, run_caption
-from image_captioning.cli.convert import add_convert_arguments, run_convert
-from image_captioning.cli.evaluate import add_evaluate_arguments, run_evaluate
 from image_captioning.cli.quiet import quiet_backend_logs
-from image_captioning.cli.train import add_train_arguments, run_train
 
+# name: (help, module). Each module has `add_arguments(parser)` and `run(args)`; modules are imported
+# only once logging is settled, because importing them loads TensorFlow.
 SUBCOMMANDS = {
-    "caption": ("caption images and videos; write SRT/VTT/JSON and JSONL", add_caption_arguments, run_caption),
-    "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", add_convert_arguments, run_convert),
-    "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", add_train_arguments, run_train),
-    "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", add_evaluate_arguments, run_evaluate),
+    "caption": ("caption images and videos; write SRT/VTT/JSON and JSONL", "image_captioning.cli.caption"),
+    "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", "image_captioning.cli.convert"),
+    "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", "image_captioning.cli.train"),
+    "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", "image_captioning.cli.evaluate"),
 }
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="image-captioning", description="CLIP -> ClipCap -> GPT-2 captioning.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, (help_text, add_arguments, run) in SUBCOMMANDS.items():
+    for name, (help_text, module_name) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        add_arguments(sub)
+        module.add_arguments(sub)
         sub.add_argument("--verbose", action="store_true", help="also show TensorFlow, XLA and absl log lines")
-        sub.set_defaults(run=run)
+        sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if not args.verbose:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--verbose" not in argv:
         quiet_backend_logs()
+    args = build_parser().parse_args(argv)
     result = args.run(args)
     return result if isinstance(result, int) else 0
 

@@ -11,7 +11,7 @@ from image_captioning.training.train_config import (
 )
 
 
-def add_train_arguments(parser):
+def add_arguments(parser):
     parser.add_argument("--preset", default="shapes-demo", help=f"one of {', '.join(sorted(TRAINING_PRESETS))} or a JSON file")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="override a preset value, e.g. --set train.epochs=3 --set data.path=captions.csv")
@@ -21,7 +21,7 @@ def add_train_arguments(parser):
     parser.add_argument("--stop-after-epochs", type=int, help="end this run after N more epochs (resume later)")
 
 
-def run_train(args):
+def run(args):
     from image_captioning.training import train
 
     overrides = dict(TINY_OVERRIDES) if args.tiny else {}

@@ -1,5 +1,6 @@
 """Media in: input expansion, image decoding, the video reader, frame sampling, CLIP preprocessing."""
 
+from image_captioning.media.clip_preprocessing import clip_preprocess_numpy, clip_preprocess_tf
 from image_captioning.media.extensions import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video_path, media_kind_of
 from image_captioning.media.frame_sampling import FrameSampling, SampledFrame
 from image_captioning.media.images import load_image
@@ -12,6 +13,8 @@ __all__ = [
     "SampledFrame",
     "VIDEO_EXTENSIONS",
     "VideoReader",
+    "clip_preprocess_numpy",
+    "clip_preprocess_tf",
     "WorkItem",
     "expand_inputs",
     "is_video_path",
