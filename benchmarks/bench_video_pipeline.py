@@ -7,7 +7,7 @@
 Both sides run in this one process with random weights at real sizes: CLIP ViT-B/32, the official
 ClipCap MLP mapper (prefix 10) and GPT-2 124M. Official-layout files (a ClipCap `.pt` and an OpenAI
 CLIP TorchScript archive) are written once; the PyTorch side uses those modules, our side is
-converted from the files with `convert_official_clipcap`. Every caption is exactly 20 greedy tokens
+converted from the files with `ClipCap.from_official`. Every caption is exactly 20 greedy tokens
 (no stop token), so both sides do equal work per frame.
 
 - ours: `ClipCap.predict` (threaded decode -> tf.data preprocessing -> batched CLIP -> compiled,
@@ -50,12 +50,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from image_captioning.cli.convert import convert_official_clipcap  # noqa: E402
+from image_captioning import ClipCap  # noqa: E402
 from image_captioning.generation.generator import DEFAULT_BUCKETS  # noqa: E402
 from image_captioning.pipeline.stats import PipelineStats  # noqa: E402
 from image_captioning.media.clip_preprocessing import clip_preprocess_numpy  # noqa: E402
 from image_captioning.results import VideoResult  # noqa: E402
-from image_captioning.media.video_reader import FrameSampling  # noqa: E402
+from image_captioning.media.frame_sampling import FrameSampling  # noqa: E402
 from unitest.references.official_decoding import official_generate2  # noqa: E402
 from unitest.references.official_files import write_official_files  # noqa: E402
 
@@ -168,7 +168,7 @@ def build_models(tiny, directory):
     """Official-layout random files -> (PyTorch ClipCap, PyTorch CLIP, our converted ClipCap)."""
     started = time.perf_counter()
     clipcap_pt, clip_pt, torch_clipcap, torch_clip = write_official_files(Path(directory), "mlp", tiny=tiny)
-    captioner = convert_official_clipcap(clipcap_pt, clip_pt)
+    captioner = ClipCap.from_official(clipcap_pt, clip_pt)
     print(f"models built and converted in {time.perf_counter() - started:.1f} s", flush=True)
     return torch_clipcap.eval(), torch_clip.eval(), captioner
 
