@@ -16,7 +16,20 @@ from urllib.parse import unquote, urlsplit
 
 
 class HubRepos:
-    """Repositories as commits (sha -> {path: bytes}) and refs (branch or tag -> sha)."""
+    """Repositories as commits (sha -> {path: bytes}) and refs (branch or tag -> sha).
+
+    Args:
+        none: starts empty; `create`, `commit` and `tag` fill it, the handler's uploads too.
+
+    Example:
+    ```python
+    repos = HubRepos()
+    repos.create("owner/demo")
+    sha = repos.commit("owner/demo", {"config.json": b"{}"})
+    repos.tag("owner/demo", "v1", sha)
+    assert repos.resolve("owner/demo", "v1") == (sha, {"config.json": b"{}"})
+    ```
+    """
 
     def __init__(self):
         self.repos = {}
@@ -55,6 +68,19 @@ class HubRepos:
 
 
 class HubHandler(BaseHTTPRequestHandler):
+    """Serves the routes listed in the module docstring; `HubServer` subclasses it to bind its store and log.
+
+    Args:
+        repos: (class attribute) the `HubRepos` served.
+        requests: (class attribute) a list each call is appended to, as {method, path, authorization}.
+
+    Example:
+    ```python
+    handler = type("Handler", (HubHandler,), {"repos": HubRepos(), "requests": []})
+    ThreadingHTTPServer(("127.0.0.1", 0), handler).serve_forever()
+    ```
+    """
+
     repos: HubRepos
     requests: list
 
@@ -140,7 +166,18 @@ class HubHandler(BaseHTTPRequestHandler):
 
 
 class HubServer:
-    """`with HubServer() as hub:` serves `hub.repos` at `hub.url` from a thread; `hub.requests` logs every call."""
+    """Serves `repos` at `url` (loopback, a free port) from a thread; `requests` logs every call.
+
+    Args:
+        none: the port is chosen by the system; the store starts empty.
+
+    Example:
+    ```python
+    with HubServer() as server:
+        server.repos.create("owner/demo")
+        os.environ["HF_ENDPOINT"] = server.url   # before huggingface_hub.constants is (re)loaded
+    ```
+    """
 
     def __init__(self):
         self.repos, self.requests = HubRepos(), []
