@@ -1,6 +1,7 @@
 """`ClipCap`: the captioning model with its tokenizer and defaults; save_pretrained / from_pretrained."""
 
 import json
+import tempfile
 from pathlib import Path
 
 import keras
@@ -30,6 +31,7 @@ class ClipCap:
     results = captioner.predict(["photos/", "clip.mp4"], strategy="beam", output_dir="out/")
     print(results[0].caption.text)
     captioner.save_pretrained("pretrained_models/my-copy")   # from_pretrained's exact inverse
+    captioner.push_to_hub("me/my-clipcap")                   # then ClipCap.from_pretrained("hf://me/my-clipcap")
     ```
     """
 
@@ -134,26 +136,42 @@ class ClipCap:
         return directory
 
     @classmethod
-    def from_pretrained(cls, name_or_dir, cache_dir=hub.PRETRAINED_DIR, clipcap_checkpoint=None, clip_checkpoint=None):
-        """Loads a saved folder, or a known name (converted once from the official files, then cached).
+    def from_pretrained(cls, name_or_dir, cache_dir=None, clipcap_checkpoint=None, clip_checkpoint=None):
+        """Loads a saved folder, an `hf://` Hub repository, or a known name (converted once, then cached).
 
         Args:
-            name_or_dir: a folder written by `save_pretrained`, or a name in `hub.PRETRAINED_MODELS`.
-            cache_dir: where named models are converted to and official files downloaded to.
+            name_or_dir: a folder written by `save_pretrained`, `hf://owner/repo[@revision]` (downloaded and cached
+                by `huggingface_hub`; `HF_HUB_OFFLINE=1` loads from its cache), or a name in `hub.PRETRAINED_MODELS`.
+            cache_dir: where named models are converted to and official files downloaded to (default
+                `hub.cache_dir()`).
             clipcap_checkpoint, clip_checkpoint: local official files to use instead of downloading.
         """
+        if isinstance(name_or_dir, str) and name_or_dir.startswith(hub.HF_PREFIX):
+            from image_captioning.hub import hf_hub
+
+            return cls.load_directory(hf_hub.download_model(name_or_dir))
         directory = Path(name_or_dir)
         if (directory / CONFIG_FILE).is_file():
             return cls.load_directory(directory)
         if str(name_or_dir) not in hub.PRETRAINED_MODELS:
             raise FileNotFoundError(
-                f"{name_or_dir} is neither a model folder (no {CONFIG_FILE}) nor a known name "
+                f"{name_or_dir} is neither a model folder (no {CONFIG_FILE}), hf://owner/repo, nor a known name "
                 f"({', '.join(sorted(hub.PRETRAINED_MODELS))})."
             )
-        cached = Path(cache_dir) / str(name_or_dir)
-        if (cached / CONFIG_FILE).is_file():
-            return cls.load_directory(cached)
+        cache_dir = hub.cache_dir() if cache_dir is None else Path(cache_dir)
+        if (local := hub.local_model_dir(str(name_or_dir), cache_dir)) is not None:
+            return cls.load_directory(local)
         return convert_named_model(hub.load_hparams(str(name_or_dir)), cache_dir, clipcap_checkpoint, clip_checkpoint)
+
+    def push_to_hub(self, repo_id, *, revision=None, private=None, token=None, commit_message="Upload ClipCap model"):
+        """Uploads `save_pretrained`'s folder to the Hub repository `repo_id` (created if missing); returns the
+        commit's `huggingface_hub.CommitInfo`. Load it back with `from_pretrained(f"hf://{repo_id}")`."""
+        from image_captioning.hub import hf_hub
+
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder)
+            return hf_hub.upload_model_folder(folder, repo_id, revision=revision, private=private, token=token,
+                                              commit_message=commit_message)
 
     @classmethod
     def from_official(cls, clipcap_checkpoint, clip_checkpoint, normalize_prefix=None, generation=None):

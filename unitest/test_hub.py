@@ -9,7 +9,7 @@ from keras import ops
 
 from image_captioning import ClipCap, hub
 from image_captioning.clipcap import CONFIG_FILE, WEIGHTS_FILE, convert_named_model
-from image_captioning.downloads import DownloadError, cached_download
+from image_captioning.hub import DownloadError, cached_download
 from unitest.references.official_files import write_official_files
 
 
@@ -96,4 +96,18 @@ def test_unknown_name_or_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a model folder"):
         ClipCap.from_pretrained(tmp_path / "nothing-here")
     with pytest.raises(FileNotFoundError, match="Reproduce it with: image-captioning train --preset shapes-demo"):
-        ClipCap.from_pretrained("shapes-demo", cache_dir=tmp_path)
+        convert_named_model(hub.load_hparams("shapes-demo"), tmp_path)
+
+
+def test_shipped_model_loads_whatever_the_cache_folder(tmp_path):
+    assert hub.local_model_dir("shapes-demo", tmp_path) == hub.SHIPPED_MODELS_DIR / "shapes-demo"
+    assert ClipCap.from_pretrained("shapes-demo", cache_dir=tmp_path).resolution == 64
+    assert list(tmp_path.iterdir()) == []  # a shipped model is read in place, never copied into the cache
+
+
+def test_cache_folder_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(hub.paths.CACHE_ENV, raising=False)
+    assert hub.RUNNING_FROM_SOURCE and hub.cache_dir() == hub.PROJECT_ROOT / "pretrained_models"
+    monkeypatch.setenv(hub.paths.CACHE_ENV, str(tmp_path / "models"))
+    assert hub.cache_dir() == tmp_path / "models"
+    assert hub.local_model_dir("clipcap-coco", hub.cache_dir()) is None

@@ -1,20 +1,20 @@
-"""Known model names, where their official files live, and the local cache of converted models."""
+"""Known model names, their hparams presets, where their official files live, and where their folders are."""
 
 import json
 from pathlib import Path
 
-from image_captioning.downloads import cached_download
+from image_captioning.hub.downloads import cached_download
+from image_captioning.hub.paths import HPARAMS_DIR, SHIPPED_MODELS_DIR
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HPARAMS_DIR = PROJECT_ROOT / "hparams"
-PRETRAINED_DIR = PROJECT_ROOT / "pretrained_models"
 OFFICIAL_FILES_SUBDIR = "official"
+MODEL_CONFIG_FILE = "config.json"
+HF_PREFIX = "hf://"  # hf://owner/repo[@revision]: a model folder in a Hugging Face Hub repository (see hf_hub.py)
 
 PRETRAINED_MODELS = {
     "clipcap-coco": "clipcap-coco.json",
     "clipcap-conceptual": "clipcap-conceptual.json",
     "clipcap-coco-transformer": "clipcap-coco-transformer.json",
-    "shapes-demo": "shapes-demo.json",  # trained by this project, shipped in pretrained_models/
+    "shapes-demo": "shapes-demo.json",  # trained by this project, shipped in pretrained_models/ and in the wheel
 }
 
 
@@ -22,9 +22,17 @@ def load_hparams(name):
     if name not in PRETRAINED_MODELS:
         raise KeyError(
             f"Unknown model name {name!r}. Known names: {', '.join(sorted(PRETRAINED_MODELS))}; "
-            "or pass a folder written by save_pretrained."
+            "or pass a folder written by save_pretrained, or hf://owner/repo."
         )
     return json.loads((HPARAMS_DIR / PRETRAINED_MODELS[name]).read_text())
+
+
+def local_model_dir(name, cache_dir):
+    """The folder of a known name already on disk: converted into `cache_dir`, else shipped; None if neither."""
+    for folder in (Path(cache_dir) / name, SHIPPED_MODELS_DIR / name):
+        if (folder / MODEL_CONFIG_FILE).is_file():
+            return folder
+    return None
 
 
 def fetch_official_file(entry, cache_dir, local_path=None):
