@@ -24,7 +24,7 @@ def run(args):
 
     if args.name:
         hparams = hub.load_hparams(args.name)
-        cache_dir = args.out.parent if args.out else hub.PRETRAINED_DIR
+        cache_dir = args.out.parent if args.out else hub.cache_dir()
         if args.out:
             hparams = {**hparams, "name": args.out.name}
         convert_named_model(hparams, cache_dir, args.clipcap, args.clip)
