@@ -117,8 +117,6 @@ class CaptionGenerator:
     def prefix_length(self):
         return self.mapper.prefix_length
 
-    # ------------------------------------------------------------------ public API
-
     def generate(self, clip_embeddings, strategy=None, config=None, **options) -> List[List[Caption]]:
         """Captions for each CLIP embedding, in input order, best first.
 
@@ -177,8 +175,6 @@ class CaptionGenerator:
         if unknown:
             raise GenerationConfigError(f"Unknown generation options {sorted(unknown)}.")
         return config.replace(**options) if options else config
-
-    # ------------------------------------------------------------------ compiled functions
 
     def _chunks(self, count):
         if count == 0:
