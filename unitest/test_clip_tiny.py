@@ -21,6 +21,7 @@ from image_captioning.converters.openai_clip import (
 from image_captioning.converters.weight_table import WeightConversionError
 from unitest.parity import max_abs_diff
 from unitest.references.openai_clip import (
+    architecture,
     build_openai_clip,
     encode_image,
     encode_text,
@@ -111,8 +112,8 @@ def test_config_inferred_like_build_model(kind, converted):
     reference, image_encoder, text_encoder = converted[kind]
     state_dict = state_dict_numpy(reference)
     assert infer_openai_clip_config(state_dict) == TINY_CONFIGS[kind]
-    assert image_encoder_config(image_encoder) == TINY_CONFIGS[kind]["image_encoder"]
-    assert text_encoder.get_config() == TINY_CONFIGS[kind]["text_encoder"]
+    assert architecture(image_encoder_config(image_encoder)) == TINY_CONFIGS[kind]["image_encoder"]
+    assert architecture(text_encoder.get_config()) == TINY_CONFIGS[kind]["text_encoder"]
 
 
 @pytest.mark.parametrize("name", sorted(CLIP_CONFIGS))
@@ -221,7 +222,7 @@ def test_hf_clip_vision_with_projection_matches():
     model = CLIPVisionModelWithProjection(hf_vision_config()).eval()
     randomize_defaults_(model, seed=1)
     encoder = convert_hf_clip_vision(state_dict_numpy(model))
-    assert image_encoder_config(encoder) == {
+    assert architecture(image_encoder_config(encoder)) == {
         "type": "vit", "input_resolution": 32, "patch_size": 8, "hidden_dim": 128, "num_layers": 2, "num_heads": 2,
         "output_dim": 24,
     }

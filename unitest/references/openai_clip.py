@@ -24,6 +24,11 @@ def load_openai_clip_model_module():
     return module
 
 
+def architecture(config):
+    """A get_config() without the arguments every Keras layer takes (name, trainable, dtype)."""
+    return {key: value for key, value in config.items() if key not in ("name", "trainable", "dtype")}
+
+
 def torch_clip_kwargs(config):
     """OpenAI `CLIP(...)` arguments from `{"image_encoder": {...}, "text_encoder": {...}}`."""
     image, text = config["image_encoder"], config["text_encoder"]
