@@ -219,7 +219,7 @@ def test_repeated_calls_do_not_retrace(tiny):
 
 def test_caption_images_end_to_end(tiny):
     _, model, embeddings = tiny
-    encoder = CLIPVisionTransformer(input_resolution=32, patch_size=16, width=64, layers=1, heads=2,
+    encoder = CLIPVisionTransformer(input_resolution=32, patch_size=16, hidden_dim=64, num_layers=1, num_heads=2,
                                     output_dim=model.mapper.input_dim)
     rng = np.random.default_rng(0)
     encoder.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.1 for w in encoder.get_weights()])
