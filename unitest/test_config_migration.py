@@ -90,7 +90,8 @@ def test_version_1_folder_captions_like_version_1_code_and_the_shipped_version_2
     old_rows, old_embeddings = captions_and_embeddings(v1_folder)
     new_rows, new_embeddings = captions_and_embeddings(DEMO)
     np.testing.assert_array_equal(old_embeddings, new_embeddings)
-    np.testing.assert_allclose(new_embeddings, np.array(recorded["embeddings"], "float32"), atol=1e-5)
+    # Recorded on TensorFlow; other backends sum in another order (embeddings reach |x| ~ 200).
+    np.testing.assert_allclose(new_embeddings, np.array(recorded["embeddings"], "float32"), rtol=1e-5, atol=1e-5)
     for rows in (old_rows, new_rows):
         assert [[c.token_ids for c in row] for row in rows] == recorded["token_ids"]
         assert [[c.text for c in row] for row in rows] == recorded["captions"]
