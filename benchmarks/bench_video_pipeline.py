@@ -177,7 +177,7 @@ def warm_up(captioner):
     """Traces and compiles every batch bucket the pipeline may use (CLIP and greedy decoding)."""
     started = time.perf_counter()
     resolution = captioner.resolution
-    clip_dim = captioner.model.mapper.clip_dim
+    clip_dim = captioner.model.mapper.input_dim
     for bucket in DEFAULT_BUCKETS:
         captioner.encode_images(np.zeros((bucket, resolution, resolution, 3), np.float32))
         captioner.caption_embeddings(np.zeros((bucket, clip_dim), np.float32), **GENERATION)

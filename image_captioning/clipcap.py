@@ -13,7 +13,7 @@ from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, load_tokenizer,
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class ClipCap:
@@ -184,6 +184,10 @@ class ClipCap:
     def load_directory(cls, directory):
         directory = Path(directory)
         config = json.loads((directory / CONFIG_FILE).read_text())
+        if config.get("format_version") == 1:
+            from image_captioning.converters.config_migration import migrate_model_config
+
+            config = migrate_model_config(config)
         if config.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{directory / CONFIG_FILE} has format_version {config.get('format_version')}, expected {FORMAT_VERSION}.")
         model = keras.saving.deserialize_keras_object(config["model"])

@@ -21,6 +21,7 @@ from image_captioning.converters.openai_clip import (
 from image_captioning.converters.weight_table import WeightConversionError
 from unitest.parity import max_abs_diff
 from unitest.references.openai_clip import (
+    architecture,
     build_openai_clip,
     encode_image,
     encode_text,
@@ -37,18 +38,24 @@ TOLERANCE = 1e-5
 TINY_CONFIGS = {
     "vit": {
         "image_encoder": {
-            "type": "vit", "input_resolution": 32, "patch_size": 8, "width": 128, "layers": 2, "heads": 2,
+            "type": "vit", "input_resolution": 32, "patch_size": 8, "hidden_dim": 128, "num_layers": 2,
+            "num_heads": 2, "output_dim": 24,
+        },
+        "text_encoder": {
+            "max_sequence_length": 12, "vocabulary_size": 50, "hidden_dim": 128, "num_layers": 2, "num_heads": 2,
             "output_dim": 24,
         },
-        "text_encoder": {"context_length": 12, "vocab_size": 50, "width": 128, "heads": 2, "layers": 2, "output_dim": 24},
     },
     "resnet": {
         # Stage 2 has 2 blocks (one without downsample); 64 px gives a 2x2 map for the attention pool.
         "image_encoder": {
-            "type": "resnet", "layers": (1, 2, 1, 2), "output_dim": 24, "heads": 4, "input_resolution": 64,
-            "width": 8,
+            "type": "resnet", "stackwise_num_blocks": (1, 2, 1, 2), "output_dim": 24, "num_heads": 4,
+            "input_resolution": 64, "stem_filters": 8,
         },
-        "text_encoder": {"context_length": 12, "vocab_size": 50, "width": 64, "heads": 1, "layers": 1, "output_dim": 24},
+        "text_encoder": {
+            "max_sequence_length": 12, "vocabulary_size": 50, "hidden_dim": 64, "num_layers": 1, "num_heads": 1,
+            "output_dim": 24,
+        },
     },
 }
 
@@ -87,7 +94,7 @@ def test_image_encoder_matches_openai(kind, converted):
 def test_text_encoder_matches_openai(kind, converted):
     reference, _, text_encoder = converted[kind]
     config = TINY_CONFIGS[kind]["text_encoder"]
-    token_ids = random_token_ids(np.random.default_rng(1), 4, config["context_length"], config["vocab_size"])
+    token_ids = random_token_ids(np.random.default_rng(1), 4, config["max_sequence_length"], config["vocabulary_size"])
     expected = encode_text(reference, token_ids)
     actual = ops.convert_to_numpy(text_encoder(token_ids))
     diff = max_abs_diff(actual, expected)
@@ -96,7 +103,7 @@ def test_text_encoder_matches_openai(kind, converted):
     assert diff <= TOLERANCE
     # Shorter inputs use the first positions, as OpenAI's encode_text does.
     short = token_ids[:, :8].copy()
-    short[:, -1] = config["vocab_size"] - 1
+    short[:, -1] = config["vocabulary_size"] - 1
     assert max_abs_diff(text_encoder(short), encode_text(reference, short)) <= TOLERANCE
 
 
@@ -105,8 +112,8 @@ def test_config_inferred_like_build_model(kind, converted):
     reference, image_encoder, text_encoder = converted[kind]
     state_dict = state_dict_numpy(reference)
     assert infer_openai_clip_config(state_dict) == TINY_CONFIGS[kind]
-    assert image_encoder_config(image_encoder) == TINY_CONFIGS[kind]["image_encoder"]
-    assert text_encoder.get_config() == TINY_CONFIGS[kind]["text_encoder"]
+    assert architecture(image_encoder_config(image_encoder)) == TINY_CONFIGS[kind]["image_encoder"]
+    assert architecture(text_encoder.get_config()) == TINY_CONFIGS[kind]["text_encoder"]
 
 
 @pytest.mark.parametrize("name", sorted(CLIP_CONFIGS))
@@ -128,7 +135,7 @@ def test_config_and_weights_round_trip(kind, converted, tmp_path):
     _, image_encoder, text_encoder = converted[kind]
     images = random_images(image_encoder, seed=2)
     config = TINY_CONFIGS[kind]["text_encoder"]
-    token_ids = random_token_ids(np.random.default_rng(3), 2, config["context_length"], config["vocab_size"])
+    token_ids = random_token_ids(np.random.default_rng(3), 2, config["max_sequence_length"], config["vocabulary_size"])
     for encoder, inputs in ((image_encoder, images), (text_encoder, token_ids)):
         clone = type(encoder).from_config(encoder.get_config())
         assert clone.get_config() == encoder.get_config()
@@ -215,8 +222,8 @@ def test_hf_clip_vision_with_projection_matches():
     model = CLIPVisionModelWithProjection(hf_vision_config()).eval()
     randomize_defaults_(model, seed=1)
     encoder = convert_hf_clip_vision(state_dict_numpy(model))
-    assert image_encoder_config(encoder) == {
-        "type": "vit", "input_resolution": 32, "patch_size": 8, "width": 128, "layers": 2, "heads": 2,
+    assert architecture(image_encoder_config(encoder)) == {
+        "type": "vit", "input_resolution": 32, "patch_size": 8, "hidden_dim": 128, "num_layers": 2, "num_heads": 2,
         "output_dim": 24,
     }
     images = random_images(encoder, seed=4)

@@ -26,7 +26,7 @@ def reference_and_converted(mapper_type):
 
 def run_both(reference, model, batch=3, length=7):
     rng = np.random.default_rng(0)
-    prefix = rng.standard_normal((batch, model.mapper.clip_dim)).astype("float32")
+    prefix = rng.standard_normal((batch, model.mapper.input_dim)).astype("float32")
     tokens = rng.integers(0, 300, (batch, length))
     with torch.no_grad():
         expected = reference(torch.from_numpy(tokens), torch.from_numpy(prefix)).numpy()
@@ -47,8 +47,8 @@ def test_config_inferred_from_shapes():
     config = infer_clipcap_config(state_dict_numpy(official_state_dict(make_reference_clipcap("transformer", tiny=True))))
     assert config["mapper_type"] == "transformer"
     assert config["mapper"] == {
-        "clip_dim": 48, "gpt_dim": 128, "prefix_length": 6, "clip_length": 5,
-        "num_layers": 2, "num_heads": 8, "mlp_ratio": 2.0,
+        "input_dim": 48, "hidden_dim": 128, "prefix_length": 6, "clip_length": 5,
+        "num_layers": 2, "num_heads": 8, "intermediate_dim": 256,
     }
     assert config["decoder"]["num_layers"] == 2 and config["decoder"]["vocabulary_size"] == 300
 
@@ -59,7 +59,7 @@ def test_get_config_round_trip_gives_identical_outputs(mapper_type, tmp_path):
     clone = ClipCapModel.from_config(model.get_config())
     model.save_weights(tmp_path / "model.weights.h5")
     clone.load_weights(tmp_path / "model.weights.h5")
-    inputs = {"clip_embedding": np.ones((2, model.mapper.clip_dim), "float32"), "token_ids": np.array([[1, 2], [3, 4]])}
+    inputs = {"clip_embedding": np.ones((2, model.mapper.input_dim), "float32"), "token_ids": np.array([[1, 2], [3, 4]])}
     np.testing.assert_array_equal(ops.convert_to_numpy(clone(inputs)), ops.convert_to_numpy(model(inputs)))
     assert clone.normalize_prefix == model.normalize_prefix == (mapper_type == "transformer")
 

@@ -27,7 +27,7 @@ MAX_LENGTH = 12
 def tiny():
     reference = make_reference_clipcap("mlp", seed=3, tiny=True)
     model = convert_clipcap(state_dict_numpy(official_state_dict(reference)))
-    embeddings = np.random.default_rng(7).standard_normal((5, model.mapper.clip_dim)).astype("float32")
+    embeddings = np.random.default_rng(7).standard_normal((5, model.mapper.input_dim)).astype("float32")
     return reference, model, embeddings
 
 
@@ -219,8 +219,8 @@ def test_repeated_calls_do_not_retrace(tiny):
 
 def test_caption_images_end_to_end(tiny):
     _, model, embeddings = tiny
-    encoder = CLIPVisionTransformer(input_resolution=32, patch_size=16, width=64, layers=1, heads=2,
-                                    output_dim=model.mapper.clip_dim)
+    encoder = CLIPVisionTransformer(input_resolution=32, patch_size=16, hidden_dim=64, num_layers=1, num_heads=2,
+                                    output_dim=model.mapper.input_dim)
     rng = np.random.default_rng(0)
     encoder.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.1 for w in encoder.get_weights()])
     generator = CaptionGenerator(model, image_encoder=encoder, batch_buckets=(2, 4))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from custom_architectures.gpt2 import GPT2Decoder
+from custom_architectures.gpt2 import GPT2Decoder, gpt2_block_view
 from image_captioning.converters.gpt2 import convert_hf_gpt2
 from image_captioning.converters.weight_table import WeightConversionError
 from unitest.gpt2_checks import incremental_logits
@@ -37,6 +37,21 @@ def test_logits_match_hugging_face(reference, decoder, embeds):
 def test_cached_incremental_logits_equal_full_sequence(decoder, embeds):
     full = ops.convert_to_numpy(decoder(embeds))
     assert max_abs_diff(incremental_logits(decoder, embeds, prompt_length=5), full) <= TOLERANCE
+
+
+def test_block_view_parts_recompute_the_keras_hub_block(decoder, embeds):
+    block = decoder.backbone.transformer_layers[0]
+    view = gpt2_block_view(block)
+    length = embeds.shape[1]
+    h = view.ln_1(embeds)
+    q = view.attn_query(h) * view.attention_scale  # (B, L, heads, head_dim)
+    scores = ops.einsum("bqhd,bkhd->bhqk", q, view.attn_key(h))
+    scores = ops.where(np.tril(np.ones((length, length), bool)), scores, -1e9)
+    context = ops.einsum("bhqk,bkhd->bqhd", ops.softmax(scores, axis=-1), view.attn_value(h))
+    x = embeds + view.attn_c_proj(context)
+    x = x + view.mlp_c_proj(view.mlp_c_fc(view.ln_2(x)))
+    assert view.attention_scale == pytest.approx((decoder.hidden_dim // decoder.num_heads) ** -0.5)
+    assert max_abs_diff(x, block(embeds)) <= TOLERANCE
 
 
 def test_config_and_weights_round_trip(decoder, embeds, tmp_path):

@@ -12,7 +12,7 @@ from image_captioning.cli import main
 from image_captioning.results import ImageResult, VideoResult
 
 TINY_MODEL = {
-    "image_encoder": {"type": "vit", "input_resolution": 32, "patch_size": 16, "width": 64, "layers": 1, "heads": 1, "output_dim": 16},
+    "image_encoder": {"type": "vit", "input_resolution": 32, "patch_size": 16, "hidden_dim": 64, "num_layers": 1, "num_heads": 1, "output_dim": 16},
     "mapper": {"type": "mlp", "prefix_length": 2},
     "decoder": {"vocabulary_size": 50257, "num_layers": 1, "num_heads": 1, "hidden_dim": 16, "intermediate_dim": 32, "max_sequence_length": 32, "dropout": 0.0},
 }

@@ -130,7 +130,7 @@ def test_prefix_normalisation_is_part_of_the_model(tmp_path):
     config = tiny_config(**{"model.normalize_prefix": True, "train.epochs": 1, "train.train_image_encoder": False})
     captioner = train(config, tmp_path / "run", verbose=0)
     model = captioner.model
-    embedding = np.random.default_rng(0).standard_normal((1, model.mapper.clip_dim)).astype("float32")
+    embedding = np.random.default_rng(0).standard_normal((1, model.mapper.input_dim)).astype("float32")
     tokens = np.array([[10, 11, 12]])
     logits = lambda e: ops.convert_to_numpy(model({"clip_embedding": e, "token_ids": tokens}))
     np.testing.assert_allclose(logits(embedding), logits(7.0 * embedding), atol=1e-5)

@@ -39,52 +39,52 @@ class Bottleneck(keras.layers.Layer):
     """Bottleneck residual block (1x1, 3x3, avgpool if strided, 1x1 with 4x expansion).
 
     Args:
-        inplanes: input channels.
-        planes: bottleneck channels; the block outputs `4 * planes`.
+        input_filters: input channels (OpenAI's `inplanes`).
+        filters: bottleneck channels (OpenAI's `planes`); the block outputs `4 * filters`.
         stride: downsampling factor, done by average pooling.
 
     Example:
     ```python
-    block = Bottleneck(inplanes=64, planes=32, stride=2)
+    block = Bottleneck(input_filters=64, filters=32, stride=2)
     y = block(ops.ones((1, 8, 8, 64)))   # (1, 4, 4, 128)
     ```
     """
 
     expansion = 4
 
-    def __init__(self, inplanes, planes, stride=1, **kwargs):
+    def __init__(self, input_filters, filters, stride=1, **kwargs):
         super().__init__(**kwargs)
-        self.inplanes = inplanes
-        self.planes = planes
+        self.input_filters = input_filters
+        self.filters = filters
         self.stride = stride
         policy = self.dtype_policy
-        self.conv1 = _conv(planes, 1, "conv1", policy)
+        self.conv1 = _conv(filters, 1, "conv1", policy)
         self.bn1 = _batch_norm("bn1", policy)
-        self.conv2 = _conv(planes, 3, "conv2", policy)
+        self.conv2 = _conv(filters, 3, "conv2", policy)
         self.bn2 = _batch_norm("bn2", policy)
         # One pooling layer serves the main path and the shortcut: both are AvgPool2d(stride) in PyTorch.
         self.avgpool = keras.layers.AveragePooling2D(stride, name="avgpool", dtype=policy) if stride > 1 else None
-        self.conv3 = _conv(planes * self.expansion, 1, "conv3", policy)
+        self.conv3 = _conv(filters * self.expansion, 1, "conv3", policy)
         self.bn3 = _batch_norm("bn3", policy)
         self.downsample = None
-        if stride > 1 or inplanes != planes * self.expansion:
+        if stride > 1 or input_filters != filters * self.expansion:
             # downsample[0], downsample[1] mirror PyTorch's `downsample.0` (conv) and `downsample.1` (bn).
             self.downsample = [
-                _conv(planes * self.expansion, 1, "downsample_0", policy),
+                _conv(filters * self.expansion, 1, "downsample_0", policy),
                 _batch_norm("downsample_1", policy),
             ]
 
     def build(self, input_shape):
         self.conv1.build(input_shape)
-        self.bn1.build(_with_channels(input_shape, self.planes))
-        self.conv2.build(_with_channels(input_shape, self.planes))
-        self.bn2.build(_with_channels(input_shape, self.planes))
+        self.bn1.build(_with_channels(input_shape, self.filters))
+        self.conv2.build(_with_channels(input_shape, self.filters))
+        self.bn2.build(_with_channels(input_shape, self.filters))
         pooled_shape = _pooled(input_shape, self.stride)
-        self.conv3.build(_with_channels(pooled_shape, self.planes))
-        self.bn3.build(_with_channels(pooled_shape, self.planes * self.expansion))
+        self.conv3.build(_with_channels(pooled_shape, self.filters))
+        self.bn3.build(_with_channels(pooled_shape, self.filters * self.expansion))
         if self.downsample is not None:
             self.downsample[0].build(pooled_shape)
-            self.downsample[1].build(_with_channels(pooled_shape, self.planes * self.expansion))
+            self.downsample[1].build(_with_channels(pooled_shape, self.filters * self.expansion))
 
     def call(self, x, training=False):
         out = ops.relu(self.bn1(self.conv1(x), training=training))
@@ -100,10 +100,10 @@ class Bottleneck(keras.layers.Layer):
         return ops.relu(out + identity)
 
     def compute_output_shape(self, input_shape):
-        return _with_channels(_pooled(input_shape, self.stride), self.planes * self.expansion)
+        return _with_channels(_pooled(input_shape, self.stride), self.filters * self.expansion)
 
     def get_config(self):
-        return {**super().get_config(), "inplanes": self.inplanes, "planes": self.planes, "stride": self.stride}
+        return {**super().get_config(), "input_filters": self.input_filters, "filters": self.filters, "stride": self.stride}
 
 
 @keras.saving.register_keras_serializable(package="custom_architectures")
@@ -111,44 +111,44 @@ class AttentionPool2d(keras.layers.Layer):
     """Attention pooling: the mean token, with positions, attends to all tokens; returns it projected.
 
     Args:
-        spacial_dim: side of the input feature map (input_resolution // 32).
-        embed_dim: channels of the feature map.
+        grid_size: side of the input feature map, input_resolution // 32 (OpenAI's `spacial_dim`).
+        hidden_dim: channels of the feature map (OpenAI's `embed_dim`).
         num_heads: attention heads.
-        output_dim: size of the output (`c_proj`), `embed_dim` when None.
+        output_dim: size of the output (`c_proj`), `hidden_dim` when None.
 
     Example:
     ```python
-    pool = AttentionPool2d(spacial_dim=7, embed_dim=2048, num_heads=32, output_dim=1024)
+    pool = AttentionPool2d(grid_size=7, hidden_dim=2048, num_heads=32, output_dim=1024)
     y = pool(ops.ones((1, 7, 7, 2048)))   # (1, 1024)
     ```
     """
 
-    def __init__(self, spacial_dim, embed_dim, num_heads, output_dim=None, **kwargs):
+    def __init__(self, grid_size, hidden_dim, num_heads, output_dim=None, **kwargs):
         super().__init__(**kwargs)
-        if embed_dim % num_heads:
-            raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}")
-        self.spacial_dim = spacial_dim
-        self.embed_dim = embed_dim
+        if hidden_dim % num_heads:
+            raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}")
+        self.grid_size = grid_size
+        self.hidden_dim = hidden_dim
         self.num_heads = num_heads
         self.output_dim = output_dim
         policy = self.dtype_policy
-        self.k_proj = keras.layers.Dense(embed_dim, name="k_proj", dtype=policy)
-        self.q_proj = keras.layers.Dense(embed_dim, name="q_proj", dtype=policy)
-        self.v_proj = keras.layers.Dense(embed_dim, name="v_proj", dtype=policy)
-        self.c_proj = keras.layers.Dense(output_dim or embed_dim, name="c_proj", dtype=policy)
+        self.k_proj = keras.layers.Dense(hidden_dim, name="k_proj", dtype=policy)
+        self.q_proj = keras.layers.Dense(hidden_dim, name="q_proj", dtype=policy)
+        self.v_proj = keras.layers.Dense(hidden_dim, name="v_proj", dtype=policy)
+        self.c_proj = keras.layers.Dense(output_dim or hidden_dim, name="c_proj", dtype=policy)
 
     def build(self, input_shape):
         self.positional_embedding = self.add_weight(
-            shape=(self.spacial_dim**2 + 1, self.embed_dim), initializer="zeros", name="positional_embedding"
+            shape=(self.grid_size**2 + 1, self.hidden_dim), initializer="zeros", name="positional_embedding"
         )
-        token_shape = (None, self.embed_dim)
+        token_shape = (None, self.hidden_dim)
         for layer in (self.k_proj, self.q_proj, self.v_proj, self.c_proj):
             layer.build(token_shape)
 
     def call(self, x):
         batch = ops.shape(x)[0]
-        head_dim = self.embed_dim // self.num_heads
-        x = ops.reshape(x, (batch, -1, self.embed_dim))  # row-major, like PyTorch's flatten of (H, W)
+        head_dim = self.hidden_dim // self.num_heads
+        x = ops.reshape(x, (batch, -1, self.hidden_dim))  # row-major, like PyTorch's flatten of (H, W)
         x = ops.concatenate([ops.mean(x, axis=1, keepdims=True), x], axis=1)
         x = x + ops.cast(self.positional_embedding, x.dtype)
         q = ops.reshape(self.q_proj(x[:, :1]), (batch, self.num_heads, head_dim))
@@ -157,16 +157,16 @@ class AttentionPool2d(keras.layers.Layer):
         q = q * ops.cast(head_dim**-0.5, q.dtype)
         weights = ops.softmax(ops.einsum("bhd,bkhd->bhk", q, k), axis=-1)
         out = ops.einsum("bhk,bkhd->bhd", weights, v)
-        return self.c_proj(ops.reshape(out, (batch, self.embed_dim)))
+        return self.c_proj(ops.reshape(out, (batch, self.hidden_dim)))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.output_dim or self.embed_dim)
+        return (input_shape[0], self.output_dim or self.hidden_dim)
 
     def get_config(self):
         return {
             **super().get_config(),
-            "spacial_dim": self.spacial_dim,
-            "embed_dim": self.embed_dim,
+            "grid_size": self.grid_size,
+            "hidden_dim": self.hidden_dim,
             "num_heads": self.num_heads,
             "output_dim": self.output_dim,
         }
@@ -177,62 +177,66 @@ class CLIPModifiedResNet(keras.Model):
     """ResNet image encoder of CLIP RN50/RN101/RN50x4/x16/x64: normalized NHWC images -> embeddings.
 
     Args:
-        layers: blocks in each of the 4 stages, e.g. (3, 4, 6, 3) for RN50.
+        stackwise_num_blocks: blocks in each of the 4 stages, e.g. (3, 4, 6, 3) for RN50
+            (OpenAI's `layers`).
         output_dim: size of the projected embedding (1024 for RN50).
-        heads: attention heads of the pooling head (width * 32 // 64 in OpenAI's models).
+        num_heads: attention heads of the pooling head (stem_filters * 32 // 64 in OpenAI's models).
         input_resolution: image height and width (224 for RN50, 288 for RN50x4).
-        width: stem width (64 for RN50).
+        stem_filters: channels out of the stem, 64 for RN50 (OpenAI's `width`); stage i has
+            `stem_filters * 2**i` bottleneck channels.
 
     Example:
     ```python
-    encoder = CLIPModifiedResNet(layers=(3, 4, 6, 3), output_dim=1024, heads=32)
+    encoder = CLIPModifiedResNet(stackwise_num_blocks=(3, 4, 6, 3), output_dim=1024, num_heads=32)
     embeddings = encoder(images)   # images: (B, 224, 224, 3) float32 -> (B, 1024), not normalized
     ```
     """
 
-    def __init__(self, layers, output_dim, heads, input_resolution=224, width=64, **kwargs):
+    def __init__(self, stackwise_num_blocks, output_dim, num_heads, input_resolution=224, stem_filters=64, **kwargs):
         super().__init__(**kwargs)
-        self.layer_counts = tuple(layers)
-        if len(self.layer_counts) != 4:
-            raise ValueError(f"layers must give 4 stage depths, got {layers}")
+        self.stackwise_num_blocks = tuple(stackwise_num_blocks)
+        if len(self.stackwise_num_blocks) != 4:
+            raise ValueError(f"stackwise_num_blocks must give 4 stage depths, got {stackwise_num_blocks}")
         self.output_dim = output_dim
-        self.heads = heads
+        self.num_heads = num_heads
         self.input_resolution = input_resolution
-        self.width = width
+        self.stem_filters = stem_filters
         policy = self.dtype_policy
 
-        self.conv1 = _conv(width // 2, 3, "conv1", policy, strides=2)
+        self.conv1 = _conv(stem_filters // 2, 3, "conv1", policy, strides=2)
         self.bn1 = _batch_norm("bn1", policy)
-        self.conv2 = _conv(width // 2, 3, "conv2", policy)
+        self.conv2 = _conv(stem_filters // 2, 3, "conv2", policy)
         self.bn2 = _batch_norm("bn2", policy)
-        self.conv3 = _conv(width, 3, "conv3", policy)
+        self.conv3 = _conv(stem_filters, 3, "conv3", policy)
         self.bn3 = _batch_norm("bn3", policy)
         self.avgpool = keras.layers.AveragePooling2D(2, name="avgpool", dtype=policy)
 
-        inplanes = width
+        input_filters = stem_filters
         stages = []
-        for index, (blocks, stride) in enumerate(zip(self.layer_counts, (1, 2, 2, 2))):
-            planes = width * 2**index
+        for index, (blocks, stride) in enumerate(zip(self.stackwise_num_blocks, (1, 2, 2, 2))):
+            filters = stem_filters * 2**index
             stage = []
             for block_index in range(blocks):
                 name = f"layer{index + 1}_{block_index}"
-                stage.append(Bottleneck(inplanes, planes, stride if block_index == 0 else 1, name=name, dtype=policy))
-                inplanes = planes * Bottleneck.expansion
+                stage.append(Bottleneck(input_filters, filters, stride if block_index == 0 else 1, name=name, dtype=policy))
+                input_filters = filters * Bottleneck.expansion
             stages.append(stage)
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
 
-        self.attnpool = AttentionPool2d(input_resolution // 32, width * 32, heads, output_dim, name="attnpool", dtype=policy)
+        self.attnpool = AttentionPool2d(
+            input_resolution // 32, stem_filters * 32, num_heads, output_dim, name="attnpool", dtype=policy
+        )
         self.build((None, input_resolution, input_resolution, 3))
 
     def build(self, input_shape):
         stem_shape = (None, None, None)
         self.conv1.build(input_shape)
-        self.bn1.build(stem_shape + (self.width // 2,))
-        self.conv2.build(stem_shape + (self.width // 2,))
-        self.bn2.build(stem_shape + (self.width // 2,))
-        self.conv3.build(stem_shape + (self.width // 2,))
-        self.bn3.build(stem_shape + (self.width,))
-        shape = (None, None, None, self.width)
+        self.bn1.build(stem_shape + (self.stem_filters // 2,))
+        self.conv2.build(stem_shape + (self.stem_filters // 2,))
+        self.bn2.build(stem_shape + (self.stem_filters // 2,))
+        self.conv3.build(stem_shape + (self.stem_filters // 2,))
+        self.bn3.build(stem_shape + (self.stem_filters,))
+        shape = (None, None, None, self.stem_filters)
         for block in self.layer1 + self.layer2 + self.layer3 + self.layer4:
             block.build(shape)
             shape = block.compute_output_shape(shape)
@@ -253,9 +257,10 @@ class CLIPModifiedResNet(keras.Model):
 
     def get_config(self):
         return {
-            "layers": self.layer_counts,
+            **super().get_config(),
+            "stackwise_num_blocks": self.stackwise_num_blocks,
             "output_dim": self.output_dim,
-            "heads": self.heads,
+            "num_heads": self.num_heads,
             "input_resolution": self.input_resolution,
-            "width": self.width,
+            "stem_filters": self.stem_filters,
         }

@@ -14,45 +14,47 @@ class CLIPTextEncoder(keras.Model):
     end-of-text token is the largest id), then projected.
 
     Args:
-        context_length: number of learned positions (77).
-        vocab_size: number of tokens (49408).
-        width: transformer width (512 for ViT-B/32).
-        heads: attention heads (width // 64).
-        layers: number of transformer blocks (12).
+        max_sequence_length: number of learned positions (OpenAI's `context_length`, 77).
+        vocabulary_size: number of tokens (49408).
+        hidden_dim: transformer width (512 for ViT-B/32).
+        num_layers: number of transformer blocks (12).
+        num_heads: attention heads (hidden_dim // 64).
         output_dim: size of the projected embedding (512 for ViT-B/32).
 
     Example:
     ```python
-    encoder = CLIPTextEncoder(context_length=77, vocab_size=49408, width=512, heads=8,
-                              layers=12, output_dim=512)
+    encoder = CLIPTextEncoder(max_sequence_length=77, vocabulary_size=49408, hidden_dim=512,
+                              num_layers=12, num_heads=8, output_dim=512)
     embeddings = encoder(token_ids)   # token_ids: (B, 77) int -> (B, 512), not normalized
     ```
     """
 
-    def __init__(self, context_length, vocab_size, width, heads, layers, output_dim, **kwargs):
+    def __init__(self, max_sequence_length, vocabulary_size, hidden_dim, num_layers, num_heads, output_dim, **kwargs):
         super().__init__(**kwargs)
-        self.context_length = context_length
-        self.vocab_size = vocab_size
-        self.width = width
-        self.heads = heads
-        self.layers_count = layers
+        self.max_sequence_length = max_sequence_length
+        self.vocabulary_size = vocabulary_size
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
         self.output_dim = output_dim
         policy = self.dtype_policy
-        self.token_embedding = keras.layers.Embedding(vocab_size, width, name="token_embedding", dtype=policy)
-        self.transformer = Transformer(width, layers, heads, causal=True, name="transformer", dtype=policy)
+        self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim, name="token_embedding", dtype=policy)
+        self.transformer = Transformer(
+            hidden_dim, num_layers, num_heads, use_causal_mask=True, name="transformer", dtype=policy
+        )
         self.ln_final = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name="ln_final", dtype=policy)
-        self.build((None, context_length))
+        self.build((None, max_sequence_length))
 
     def build(self, input_shape):
-        sequence_shape = (None, self.context_length, self.width)
+        sequence_shape = (None, self.max_sequence_length, self.hidden_dim)
         self.token_embedding.build(input_shape)
         self.positional_embedding = self.add_weight(
-            shape=(self.context_length, self.width), initializer="zeros", name="positional_embedding"
+            shape=(self.max_sequence_length, self.hidden_dim), initializer="zeros", name="positional_embedding"
         )
         self.transformer.build(sequence_shape)
         self.ln_final.build(sequence_shape)
         self.text_projection = self.add_weight(
-            shape=(self.width, self.output_dim), initializer="zeros", name="text_projection"
+            shape=(self.hidden_dim, self.output_dim), initializer="zeros", name="text_projection"
         )
         self.built = True
 
@@ -71,10 +73,11 @@ class CLIPTextEncoder(keras.Model):
 
     def get_config(self):
         return {
-            "context_length": self.context_length,
-            "vocab_size": self.vocab_size,
-            "width": self.width,
-            "heads": self.heads,
-            "layers": self.layers_count,
+            **super().get_config(),
+            "max_sequence_length": self.max_sequence_length,
+            "vocabulary_size": self.vocabulary_size,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
             "output_dim": self.output_dim,
         }

@@ -13,56 +13,56 @@ class CLIPVisionTransformer(keras.Model):
     Args:
         input_resolution: image height and width (224 for ViT-B/32).
         patch_size: side of the square patches (32 for ViT-B/32).
-        width: transformer width (768 for ViT-B/32).
-        layers: number of transformer blocks.
-        heads: attention heads (width // 64 in OpenAI's models).
+        hidden_dim: transformer width (768 for ViT-B/32).
+        num_layers: number of transformer blocks.
+        num_heads: attention heads (hidden_dim // 64 in OpenAI's models).
         output_dim: size of the projected embedding (512 for ViT-B/32).
 
     Example:
     ```python
-    encoder = CLIPVisionTransformer(input_resolution=224, patch_size=32, width=768,
-                                    layers=12, heads=12, output_dim=512)
+    encoder = CLIPVisionTransformer(input_resolution=224, patch_size=32, hidden_dim=768,
+                                    num_layers=12, num_heads=12, output_dim=512)
     embeddings = encoder(images)   # images: (B, 224, 224, 3) float32 -> (B, 512), not normalized
     ```
     """
 
-    def __init__(self, input_resolution, patch_size, width, layers, heads, output_dim, **kwargs):
+    def __init__(self, input_resolution, patch_size, hidden_dim, num_layers, num_heads, output_dim, **kwargs):
         super().__init__(**kwargs)
         self.input_resolution = input_resolution
         self.patch_size = patch_size
-        self.width = width
-        self.layers_count = layers
-        self.heads = heads
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.num_heads = num_heads
         self.output_dim = output_dim
         self.grid_size = input_resolution // patch_size
         policy = self.dtype_policy
 
         self.conv1 = keras.layers.Conv2D(
-            width, patch_size, strides=patch_size, use_bias=False, name="conv1", dtype=policy
+            hidden_dim, patch_size, strides=patch_size, use_bias=False, name="conv1", dtype=policy
         )
         self.ln_pre = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name="ln_pre", dtype=policy)
-        self.transformer = Transformer(width, layers, heads, name="transformer", dtype=policy)
+        self.transformer = Transformer(hidden_dim, num_layers, num_heads, name="transformer", dtype=policy)
         self.ln_post = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name="ln_post", dtype=policy)
         self.build((None, input_resolution, input_resolution, 3))
 
     def build(self, input_shape):
-        sequence_shape = (None, self.grid_size**2 + 1, self.width)
+        sequence_shape = (None, self.grid_size**2 + 1, self.hidden_dim)
         self.conv1.build(input_shape)
-        self.class_embedding = self.add_weight(shape=(self.width,), initializer="zeros", name="class_embedding")
+        self.class_embedding = self.add_weight(shape=(self.hidden_dim,), initializer="zeros", name="class_embedding")
         self.positional_embedding = self.add_weight(
-            shape=(self.grid_size**2 + 1, self.width), initializer="zeros", name="positional_embedding"
+            shape=(self.grid_size**2 + 1, self.hidden_dim), initializer="zeros", name="positional_embedding"
         )
         self.ln_pre.build(sequence_shape)
         self.transformer.build(sequence_shape)
-        self.ln_post.build((None, self.width))
-        self.proj = self.add_weight(shape=(self.width, self.output_dim), initializer="zeros", name="proj")
+        self.ln_post.build((None, self.hidden_dim))
+        self.proj = self.add_weight(shape=(self.hidden_dim, self.output_dim), initializer="zeros", name="proj")
         self.built = True
 
     def call(self, images):
-        x = self.conv1(images)  # (B, grid, grid, width)
+        x = self.conv1(images)  # (B, grid, grid, hidden_dim)
         batch = ops.shape(x)[0]
-        x = ops.reshape(x, (batch, -1, self.width))
-        class_token = ops.broadcast_to(ops.cast(self.class_embedding, x.dtype), (batch, 1, self.width))
+        x = ops.reshape(x, (batch, -1, self.hidden_dim))
+        class_token = ops.broadcast_to(ops.cast(self.class_embedding, x.dtype), (batch, 1, self.hidden_dim))
         x = ops.concatenate([class_token, x], axis=1)
         x = x + ops.cast(self.positional_embedding, x.dtype)
         x = self.transformer(self.ln_pre(x))
@@ -73,10 +73,11 @@ class CLIPVisionTransformer(keras.Model):
 
     def get_config(self):
         return {
+            **super().get_config(),
             "input_resolution": self.input_resolution,
             "patch_size": self.patch_size,
-            "width": self.width,
-            "layers": self.layers_count,
-            "heads": self.heads,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
             "output_dim": self.output_dim,
         }

@@ -13,15 +13,15 @@ def build_clipcap_model(config):
     """config: {"image_encoder": {"type": "vit"|"resnet", ...} or None,
     "mapper": {"type": "mlp"|"transformer", ...}, "decoder": {...GPT2Decoder args}, "normalize_prefix": bool}.
 
-    The mapper's `clip_dim` defaults to the image encoder's `output_dim` and its `gpt_dim` to the
-    decoder's `hidden_dim`.
+    The mapper's `input_dim` defaults to the image encoder's `output_dim` and its `hidden_dim` to
+    the decoder's `hidden_dim`.
     """
     image_encoder = build_image_encoder(config["image_encoder"]) if config.get("image_encoder") else None
     decoder = GPT2Decoder(**config["decoder"], name="decoder")
     mapper_config = dict(config["mapper"])
     mapper_class = MAPPERS[mapper_config.pop("type")]
-    mapper_config.setdefault("gpt_dim", decoder.hidden_dim)
+    mapper_config.setdefault("hidden_dim", decoder.hidden_dim)
     if image_encoder is not None:
-        mapper_config.setdefault("clip_dim", image_encoder.output_dim)
+        mapper_config.setdefault("input_dim", image_encoder.output_dim)
     mapper = mapper_class(**mapper_config, name="mapper")
     return ClipCapModel(image_encoder, mapper, decoder, normalize_prefix=config.get("normalize_prefix", False))

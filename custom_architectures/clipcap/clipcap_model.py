@@ -21,7 +21,8 @@ class ClipCapModel(keras.Model):
 
     Example:
     ```python
-    model = ClipCapModel(image_encoder, ClipCapMLPMapper(512, 10, 768), GPT2Decoder())
+    model = ClipCapModel(image_encoder, ClipCapMLPMapper(input_dim=512, prefix_length=10, hidden_dim=768),
+                         GPT2Decoder())
     embedding = model.encode_images(images)          # (batch, 512)
     prefix = model.embed_prefix(embedding)           # (batch, 10, 768)
     logits = model({"clip_embedding": embedding, "token_ids": token_ids})
@@ -69,6 +70,7 @@ class ClipCapModel(keras.Model):
 
     def get_config(self):
         return {
+            **super().get_config(),
             "image_encoder": keras.saving.serialize_keras_object(self.image_encoder),
             "mapper": keras.saving.serialize_keras_object(self.mapper),
             "decoder": keras.saving.serialize_keras_object(self.decoder),

@@ -55,7 +55,7 @@ class GPT2Decoder(keras.Model):
             intermediate_dim=intermediate_dim,
             dropout=dropout,
             max_sequence_length=max_sequence_length,
-            dtype=kwargs.get("dtype"),
+            dtype=self.dtype_policy,
             name="backbone",
         )
         self.vocabulary_size = vocabulary_size
@@ -126,6 +126,7 @@ class GPT2Decoder(keras.Model):
 
     def get_config(self):
         return {
+            **super().get_config(),
             "vocabulary_size": self.vocabulary_size,
             "num_layers": self.num_layers,
             "num_heads": self.num_heads,

@@ -35,27 +35,27 @@ def infer_clipcap_config(state_dict):
     if f"{GPT2_PREFIX}wte.weight" not in state_dict:
         raise WeightConversionError(f"ClipCap checkpoint has no GPT-2 weights ('{GPT2_PREFIX}wte.weight').")
     decoder = infer_gpt2_config(state_dict, GPT2_PREFIX)
-    gpt_dim = decoder["hidden_dim"]
+    gpt_embedding_size = decoder["hidden_dim"]
     if mapper_type == "mlp":
         output_dim, _ = state_dict["clip_project.model.2.weight"].shape
         mapper = {
-            "clip_dim": int(state_dict["clip_project.model.0.weight"].shape[1]),
-            "prefix_length": int(output_dim) // gpt_dim,
-            "gpt_dim": gpt_dim,
+            "input_dim": int(state_dict["clip_project.model.0.weight"].shape[1]),
+            "prefix_length": int(output_dim) // gpt_embedding_size,
+            "hidden_dim": gpt_embedding_size,
         }
     else:
         prefix_length, _ = state_dict["clip_project.prefix_const"].shape
-        linear_out, clip_dim = state_dict["clip_project.linear.weight"].shape
+        linear_out, prefix_size = state_dict["clip_project.linear.weight"].shape
         layer_ids = {key.split(".")[3] for key in state_dict if key.startswith("clip_project.transformer.layers.")}
         mlp_hidden = state_dict["clip_project.transformer.layers.0.mlp.fc1.weight"].shape[0]
         mapper = {
-            "clip_dim": int(clip_dim),
-            "gpt_dim": gpt_dim,
+            "input_dim": int(prefix_size),
+            "hidden_dim": gpt_embedding_size,
             "prefix_length": int(prefix_length),
-            "clip_length": int(linear_out) // gpt_dim,
+            "clip_length": int(linear_out) // gpt_embedding_size,
             "num_layers": len(layer_ids),
             "num_heads": TRANSFORMER_MAPPER_HEADS,
-            "mlp_ratio": mlp_hidden / gpt_dim,
+            "intermediate_dim": int(mlp_hidden),
         }
     return {"mapper_type": mapper_type, "mapper": mapper, "decoder": decoder}
 
@@ -98,11 +98,11 @@ def convert_clipcap(state_dict, image_encoder=None, normalize_prefix=None):
     config = infer_clipcap_config(state_dict)
     mapper_class, fill_mapper = MAPPER_CONVERTERS[config["mapper_type"]]
     mapper = mapper_class(**config["mapper"], name="mapper")
-    if image_encoder is not None and image_encoder.output_dim != mapper.clip_dim:
+    if image_encoder is not None and image_encoder.output_dim != mapper.input_dim:
         raise WeightConversionError(
             f"The CLIP image encoder gives {image_encoder.output_dim}-d embeddings but this ClipCap "
-            f"checkpoint's mapper expects {mapper.clip_dim}-d ones: use "
-            f"{'ViT-B/32' if mapper.clip_dim == 512 else 'RN50x4' if mapper.clip_dim == 640 else 'the CLIP it was trained with'}."
+            f"checkpoint's mapper expects {mapper.input_dim}-d ones: use "
+            f"{'ViT-B/32' if mapper.input_dim == 512 else 'RN50x4' if mapper.input_dim == 640 else 'the CLIP it was trained with'}."
         )
     if normalize_prefix is None:
         normalize_prefix = config["mapper_type"] == "transformer"

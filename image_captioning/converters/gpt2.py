@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from custom_architectures.gpt2 import GPT2Decoder
+from custom_architectures.gpt2 import GPT2Decoder, gpt2_block_view
 from image_captioning.converters.weight_table import WeightConversionError, WeightTable
 
 ATTENTION_BUFFERS = ("attn.bias", "attn.masked_bias")
@@ -38,24 +38,28 @@ def fill_gpt2(table, decoder, prefix="transformer.", lm_head_key="lm_head.weight
     table.set(backbone.position_embedding.position_embeddings, f"{prefix}wpe.weight")
     for i, block in enumerate(backbone.transformer_layers):
         key = f"{prefix}h.{i}"
-        attention = block._self_attention_layer
-        table.layer_norm(block._self_attention_layer_norm, f"{key}.ln_1")
-        fused_kernel = table.take(f"{key}.attn.c_attn.weight")
-        fused_bias = table.take(f"{key}.attn.c_attn.bias")
-        if fused_kernel is not None and fused_bias is not None:
-            kernels = np.split(fused_kernel, 3, axis=1)
-            biases = np.split(fused_bias, 3)
-            for dense, kernel, bias in zip((attention._query_dense, attention._key_dense, attention._value_dense), kernels, biases):
-                table.assign(dense.kernel, kernel.reshape(-1, heads, head_dim), f"{key}.attn.c_attn.weight")
-                table.assign(dense.bias, bias.reshape(heads, head_dim), f"{key}.attn.c_attn.bias")
-        table.set(attention._output_dense.kernel, f"{key}.attn.c_proj.weight", lambda w: w.reshape(heads, head_dim, -1))
-        table.set(attention._output_dense.bias, f"{key}.attn.c_proj.bias")
-        table.layer_norm(block._feedforward_layer_norm, f"{key}.ln_2")
-        table.conv1d_dense(block._feedforward_intermediate_dense, f"{key}.mlp.c_fc")
-        table.conv1d_dense(block._feedforward_output_dense, f"{key}.mlp.c_proj")
+        view = gpt2_block_view(block)
+        table.layer_norm(view.ln_1, f"{key}.ln_1")
+        fill_fused_c_attn(table, (view.attn_query, view.attn_key, view.attn_value), f"{key}.attn.c_attn", heads, head_dim)
+        table.set(view.attn_c_proj.kernel, f"{key}.attn.c_proj.weight", lambda w: w.reshape(heads, head_dim, -1))
+        table.set(view.attn_c_proj.bias, f"{key}.attn.c_proj.bias")
+        table.layer_norm(view.ln_2, f"{key}.ln_2")
+        table.conv1d_dense(view.mlp_c_fc, f"{key}.mlp.c_fc")
+        table.conv1d_dense(view.mlp_c_proj, f"{key}.mlp.c_proj")
     table.layer_norm(backbone.layer_norm, f"{prefix}ln_f")
     if lm_head_key in table.state_dict:
         check_tied_lm_head(table, f"{prefix}wte.weight", lm_head_key)
+
+
+def fill_fused_c_attn(table, query_key_value, key, heads, head_dim):
+    """HF Conv1D `c_attn` (in, 3 * out), q|k|v side by side -> three (in, heads, head_dim) EinsumDense."""
+    fused_kernel = table.take(f"{key}.weight")
+    fused_bias = table.take(f"{key}.bias")
+    if fused_kernel is None or fused_bias is None:
+        return
+    for dense, kernel, bias in zip(query_key_value, np.split(fused_kernel, 3, axis=1), np.split(fused_bias, 3)):
+        table.assign(dense.kernel, kernel.reshape(-1, heads, head_dim), f"{key}.weight")
+        table.assign(dense.bias, bias.reshape(heads, head_dim), f"{key}.bias")
 
 
 def check_tied_lm_head(table, wte_key, lm_head_key):

@@ -24,8 +24,8 @@ def _shape(state_dict, key):
     return tuple(state_dict[key].shape)
 
 
-def infer_hf_clip_vision_config(state_dict, heads=None):
-    """CLIPVisionTransformer kwargs from shapes; heads default to width // 64 like OpenAI's models."""
+def infer_hf_clip_vision_config(state_dict, num_heads=None):
+    """CLIPVisionTransformer kwargs from shapes; num_heads defaults to hidden_size // 64 like OpenAI's models."""
     width, _, patch_size, _ = _shape(state_dict, f"{VISION}.embeddings.patch_embedding.weight")
     tokens = _shape(state_dict, f"{VISION}.embeddings.position_embedding.weight")[0]
     grid = round(math.sqrt(tokens - 1))
@@ -36,9 +36,9 @@ def infer_hf_clip_vision_config(state_dict, heads=None):
     return {
         "input_resolution": grid * patch_size,
         "patch_size": patch_size,
-        "width": width,
-        "layers": layers,
-        "heads": heads or width // 64,
+        "hidden_dim": width,
+        "num_layers": layers,
+        "num_heads": num_heads or width // 64,
         "output_dim": _shape(state_dict, "visual_projection.weight")[0],
     }
 
@@ -57,15 +57,15 @@ def _fill_fused_in_proj(table, attn, prefix):
         table.assign(variable, to_keras(fused) if to_keras else fused, " + ".join(keys))
 
 
-def convert_hf_clip_vision(state_dict, heads=None):
+def convert_hf_clip_vision(state_dict, num_heads=None):
     """Builds a CLIPVisionTransformer from a Hugging Face CLIP state dict and copies every vision weight.
 
     Args:
         state_dict: `{key: array}` of a CLIPVisionModelWithProjection or a CLIPModel.
-        heads: attention heads, when the model does not use OpenAI's width // 64.
+        num_heads: attention heads, when the model does not use OpenAI's hidden_size // 64.
     """
     vision = {key: value for key, value in state_dict.items() if not key.startswith(IGNORED_PREFIXES)}
-    encoder = CLIPVisionTransformer(**infer_hf_clip_vision_config(vision, heads))
+    encoder = CLIPVisionTransformer(**infer_hf_clip_vision_config(vision, num_heads))
     table = WeightTable(vision, ignored_keys=IGNORED_KEYS)
     table.conv(encoder.conv1, f"{VISION}.embeddings.patch_embedding")
     table.set(encoder.class_embedding, f"{VISION}.embeddings.class_embedding")

@@ -40,11 +40,11 @@ def openai_clip_vit_shapes(width=64, patch_size=8, resolution=32, num_layers=1, 
     return shapes
 
 
-def clipcap_mlp_shapes(clip_dim=32, prefix_length=4, hidden_dim=64, num_layers=2, max_positions=64):
+def clipcap_mlp_shapes(input_dim=32, prefix_length=4, hidden_dim=64, num_layers=2, max_positions=64):
     """{key: shape} of an official ClipCap MLP checkpoint (Hugging Face GPT-2 under `gpt.`; Conv1D is (in, out))."""
     mapped = hidden_dim * prefix_length
     shapes = {
-        "clip_project.model.0.weight": (mapped // 2, clip_dim), "clip_project.model.0.bias": (mapped // 2,),
+        "clip_project.model.0.weight": (mapped // 2, input_dim), "clip_project.model.0.bias": (mapped // 2,),
         "clip_project.model.2.weight": (mapped, mapped // 2), "clip_project.model.2.bias": (mapped,),
         "gpt.transformer.wte.weight": (GPT2_VOCABULARY, hidden_dim),
         "gpt.transformer.wpe.weight": (max_positions, hidden_dim),

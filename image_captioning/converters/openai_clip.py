@@ -42,30 +42,30 @@ def infer_image_encoder_config(state_dict):
             "type": "vit",
             "input_resolution": patch_size * _grid_side(state_dict, "visual.positional_embedding"),
             "patch_size": patch_size,
-            "width": width,
-            "layers": _count_blocks(state_dict, "visual.transformer.resblocks"),
-            "heads": width // 64,
+            "hidden_dim": width,
+            "num_layers": _count_blocks(state_dict, "visual.transformer.resblocks"),
+            "num_heads": width // 64,
             "output_dim": _shape(state_dict, "visual.proj")[1],
         }
     width = _shape(state_dict, "visual.layer1.0.conv1.weight")[0]
     return {
         "type": "resnet",
-        "layers": tuple(_count_blocks(state_dict, f"visual.layer{stage}") for stage in (1, 2, 3, 4)),
+        "stackwise_num_blocks": tuple(_count_blocks(state_dict, f"visual.layer{stage}") for stage in (1, 2, 3, 4)),
         "output_dim": _shape(state_dict, "visual.attnpool.c_proj.weight")[0],
-        "heads": width * 32 // 64,
+        "num_heads": width * 32 // 64,
         "input_resolution": 32 * _grid_side(state_dict, "visual.attnpool.positional_embedding"),
-        "width": width,
+        "stem_filters": width,
     }
 
 
 def infer_text_encoder_config(state_dict):
     width = _shape(state_dict, "ln_final.weight")[0]
     return {
-        "context_length": _shape(state_dict, "positional_embedding")[0],
-        "vocab_size": _shape(state_dict, "token_embedding.weight")[0],
-        "width": width,
-        "heads": width // 64,
-        "layers": _count_blocks(state_dict, "transformer.resblocks"),
+        "max_sequence_length": _shape(state_dict, "positional_embedding")[0],
+        "vocabulary_size": _shape(state_dict, "token_embedding.weight")[0],
+        "hidden_dim": width,
+        "num_layers": _count_blocks(state_dict, "transformer.resblocks"),
+        "num_heads": width // 64,
         "output_dim": _shape(state_dict, "text_projection")[1],
     }
 

@@ -129,9 +129,9 @@ class CaptionGenerator:
         """
         config = self.resolve_config(config, strategy=strategy, **options)
         clip_embeddings = np.asarray(ops.convert_to_numpy(clip_embeddings), dtype="float32")
-        if clip_embeddings.ndim != 2 or clip_embeddings.shape[1] != self.mapper.clip_dim:
+        if clip_embeddings.ndim != 2 or clip_embeddings.shape[1] != self.mapper.input_dim:
             raise ValueError(
-                f"clip_embeddings must have shape (batch, {self.mapper.clip_dim}), got {clip_embeddings.shape}."
+                f"clip_embeddings must have shape (batch, {self.mapper.input_dim}), got {clip_embeddings.shape}."
             )
         total = self.prefix_length + config.max_length
         if total > self.decoder.max_sequence_length:

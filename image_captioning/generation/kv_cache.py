@@ -11,6 +11,8 @@ Each has `start(prefix, total_length) -> (logits, memory)` and `step(token_embed
 
 from keras import ops
 
+from custom_architectures.gpt2 import gpt2_block_view
+
 
 class CachedForward:
     def __init__(self, decoder):
@@ -45,7 +47,7 @@ class LayerCacheForward:
     def __init__(self, decoder):
         self.decoder = decoder
         backbone = decoder.backbone
-        self.blocks = backbone.transformer_layers
+        self.blocks = [gpt2_block_view(block) for block in backbone.transformer_layers]
         self.heads = decoder.num_heads
         self.head_dim = decoder.hidden_dim // decoder.num_heads
 
@@ -70,23 +72,21 @@ class LayerCacheForward:
         visible = (ops.arange(length, dtype="int32") <= index)[None, None, :]  # (1, 1, L)
         at_index = (ops.arange(length, dtype="int32") == index)[None, None, :, None]  # (1, 1, L, 1)
         new_memory = []
-        for i, block in enumerate(self.blocks):
-            attention = block._self_attention_layer
-            h = block._self_attention_layer_norm(x)
-            q = attention._query_dense(h)[:, 0]  # (R, heads, head_dim)
-            k = attention._key_dense(h)[:, 0]
-            v = attention._value_dense(h)[:, 0]
+        for i, view in enumerate(self.blocks):
+            h = view.ln_1(x)
+            q = view.attn_query(h)[:, 0]  # (R, heads, head_dim)
+            k = view.attn_key(h)[:, 0]
+            v = view.attn_value(h)[:, 0]
             keys = ops.where(at_index, k[:, :, None, :], memory[2 * i])  # (R, heads, L, head_dim)
             values = ops.where(at_index, v[:, :, None, :], memory[2 * i + 1])
             new_memory += [keys, values]
-            q = q * ops.cast(attention._inverse_sqrt_key_dim, q.dtype)
+            q = q * ops.cast(view.attention_scale, q.dtype)
             scores = ops.einsum("rhd,rhld->rhl", q, keys)
             scores = ops.where(visible, scores, ops.cast(-1e9, scores.dtype))
             weights = ops.softmax(scores, axis=-1)
             context = ops.einsum("rhl,rhld->rhd", weights, values)
-            x = x + attention._output_dense(context[:, None])
-            h = block._feedforward_layer_norm(x)
-            x = x + block._feedforward_output_dense(block._feedforward_intermediate_dense(h))
+            x = x + view.attn_c_proj(context[:, None])
+            x = x + view.mlp_c_proj(view.mlp_c_fc(view.ln_2(x)))
         return self._logits(backbone.layer_norm(x)[:, 0]), tuple(new_memory)
 
     def _logits(self, hidden):

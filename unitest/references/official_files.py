@@ -7,14 +7,26 @@ import torch
 from unitest.references.clipcap_official import make_reference_clipcap, official_state_dict
 from unitest.references.openai_clip import build_openai_clip, save_torchscript_archive
 
-TEXT_TINY = {"context_length": 12, "vocab_size": 50, "width": 64, "heads": 1, "layers": 1}
-TEXT_REAL = {"context_length": 77, "vocab_size": 49408, "width": 512, "heads": 8, "layers": 12}
+TEXT_TINY = {"max_sequence_length": 12, "vocabulary_size": 50, "hidden_dim": 64, "num_layers": 1, "num_heads": 1}
+TEXT_REAL = {"max_sequence_length": 77, "vocabulary_size": 49408, "hidden_dim": 512, "num_layers": 12, "num_heads": 8}
 
 CLIP_CONFIGS = {
-    ("mlp", True): {"type": "vit", "input_resolution": 32, "patch_size": 8, "width": 128, "layers": 2, "heads": 2, "output_dim": 32},
-    ("transformer", True): {"type": "resnet", "layers": (1, 1, 1, 1), "output_dim": 48, "heads": 4, "input_resolution": 64, "width": 8},
-    ("mlp", False): {"type": "vit", "input_resolution": 224, "patch_size": 32, "width": 768, "layers": 12, "heads": 12, "output_dim": 512},
-    ("transformer", False): {"type": "resnet", "layers": (4, 6, 10, 6), "output_dim": 640, "heads": 40, "input_resolution": 288, "width": 80},
+    ("mlp", True): {
+        "type": "vit", "input_resolution": 32, "patch_size": 8, "hidden_dim": 128, "num_layers": 2, "num_heads": 2,
+        "output_dim": 32,
+    },
+    ("transformer", True): {
+        "type": "resnet", "stackwise_num_blocks": (1, 1, 1, 1), "output_dim": 48, "num_heads": 4,
+        "input_resolution": 64, "stem_filters": 8,
+    },
+    ("mlp", False): {
+        "type": "vit", "input_resolution": 224, "patch_size": 32, "hidden_dim": 768, "num_layers": 12, "num_heads": 12,
+        "output_dim": 512,
+    },
+    ("transformer", False): {
+        "type": "resnet", "stackwise_num_blocks": (4, 6, 10, 6), "output_dim": 640, "num_heads": 40,
+        "input_resolution": 288, "stem_filters": 80,
+    },
 }
 
 
@@ -23,7 +35,7 @@ def write_official_files(directory, mapper_type, tiny):
     image_config = CLIP_CONFIGS[(mapper_type, tiny)]
     text_config = dict(TEXT_TINY if tiny else TEXT_REAL, output_dim=image_config["output_dim"])
     if not tiny and mapper_type == "transformer":
-        text_config.update(width=640, heads=10)
+        text_config.update(hidden_dim=640, num_heads=10)
     clip = build_openai_clip({"image_encoder": image_config, "text_encoder": text_config}, seed=11)
     clip_path = save_torchscript_archive(clip, directory / f"clip-{mapper_type}.pt")
     clipcap = make_reference_clipcap(mapper_type, seed=12, tiny=tiny)
@@ -42,7 +54,7 @@ def reference_logits(clipcap, clip, images_nhwc, token_ids, normalize_prefix):
         return clipcap(torch.from_numpy(token_ids), embedding).numpy()
 
 
-def random_inputs(resolution, vocab_size, batch=2, length=6, seed=0):
+def random_inputs(resolution, vocabulary_size, batch=2, length=6, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.standard_normal((batch, resolution, resolution, 3)).astype("float32")
-    return images, rng.integers(0, vocab_size, (batch, length))
+    return images, rng.integers(0, vocabulary_size, (batch, length))

@@ -24,23 +24,29 @@ def load_openai_clip_model_module():
     return module
 
 
+def architecture(config):
+    """A get_config() without the arguments every Keras layer takes (name, trainable, dtype)."""
+    return {key: value for key, value in config.items() if key not in ("name", "trainable", "dtype")}
+
+
 def torch_clip_kwargs(config):
     """OpenAI `CLIP(...)` arguments from `{"image_encoder": {...}, "text_encoder": {...}}`."""
     image, text = config["image_encoder"], config["text_encoder"]
     assert image["output_dim"] == text["output_dim"], "OpenAI's CLIP shares one embed_dim"
     vit = image["type"] == "vit"
-    assert image["heads"] == (image["width"] // 64 if vit else image["width"] * 32 // 64), "OpenAI derives heads"
+    width = image["hidden_dim"] if vit else image["stem_filters"]
+    assert image["num_heads"] == (width // 64 if vit else width * 32 // 64), "OpenAI derives heads"
     return {
         "embed_dim": image["output_dim"],
         "image_resolution": image["input_resolution"],
-        "vision_layers": image["layers"] if vit else tuple(image["layers"]),
-        "vision_width": image["width"],
+        "vision_layers": image["num_layers"] if vit else tuple(image["stackwise_num_blocks"]),
+        "vision_width": width,
         "vision_patch_size": image["patch_size"] if vit else None,
-        "context_length": text["context_length"],
-        "vocab_size": text["vocab_size"],
-        "transformer_width": text["width"],
-        "transformer_heads": text["heads"],
-        "transformer_layers": text["layers"],
+        "context_length": text["max_sequence_length"],
+        "vocab_size": text["vocabulary_size"],
+        "transformer_width": text["hidden_dim"],
+        "transformer_heads": text["num_heads"],
+        "transformer_layers": text["num_layers"],
     }
 
 
