@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 . .venv/bin/activate
 export TF_CPP_MIN_LOG_LEVEL=2
 python -m pytest -q --durations=15 unitest
-KERAS_BACKEND=jax python -m pytest -q -m "not real_size" unitest/test_clipcap_tiny.py unitest/test_clip_tiny.py unitest/test_gpt2_tiny.py unitest/test_generation.py
+KERAS_BACKEND=jax python -m pytest -q -m "not real_size" unitest/test_clipcap_tiny.py unitest/test_clip_tiny.py unitest/test_gpt2_tiny.py unitest/test_model_configs.py unitest/test_generation.py
