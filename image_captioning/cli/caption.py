@@ -24,7 +24,7 @@ def generation_options(args):
 
 def add_arguments(parser):
     parser.add_argument("inputs", nargs="+", help="images, videos, folders or glob patterns")
-    parser.add_argument("--model", default="shapes-demo", help="a model folder or a known name (default: shapes-demo)")
+    parser.add_argument("--model", default="shapes-demo", help="a model folder, a known name or hf://owner/repo[@revision] (default: shapes-demo)")
     parser.add_argument("--out", type=Path, help="output folder (default: next to each input)")
     parser.add_argument("--formats", nargs="+", default=["srt", "vtt", "json"], choices=["srt", "vtt", "json"], help="subtitle files per video")
     parser.add_argument("--overlay", action="store_true", help="also save each image with its caption drawn on it")
