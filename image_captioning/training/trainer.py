@@ -17,6 +17,7 @@ from image_captioning.training.caption_tokens import tokenize_captions
 from image_captioning.training.checkpoints import EpochCheckpoint, restore_checkpoint
 from image_captioning.training.embedding_cache import precompute_embeddings
 from image_captioning.training.loss_curve import write_loss_history
+from image_captioning.training.train_options import TrainOptions
 from image_captioning.training.training_data import CaptionExamples, batch_stream
 from image_captioning.training.warmup_schedule import WarmupLinearDecay
 
@@ -31,12 +32,12 @@ def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "train_config.json").write_text(json.dumps(config, indent=2))
-    options = config["train"]
-    keras.utils.set_random_seed(options["seed"])
-    set_precision(options.get("mixed_precision", "auto"))
-    model = initial_model(config)
+    options = TrainOptions.from_dict(config["train"])
+    keras.utils.set_random_seed(options.seed)
+    set_precision(options.mixed_precision)
+    model = initial_model(config["model"], options)
     tokenizer = load_tokenizer()
-    end_token = tokenizer.token_to_id(END_OF_TEXT) if options.get("append_end_token", True) else None
+    end_token = tokenizer.token_to_id(END_OF_TEXT) if options.append_end_token else None
     records = {split: load_split(config["data"], out_dir, split) for split in ("train", "val")}
     examples = {
         split: build_examples(model, split_records, tokenizer, options, end_token, out_dir / f"embeddings-{split}")
@@ -44,25 +45,25 @@ def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
         if split_records
     }
     set_trainable(model, options)
-    batch_size, epochs = options["batch_size"], options["epochs"]
+    batch_size, epochs = options.batch_size, options.epochs
     steps_per_epoch = len(examples["train"]) // batch_size
-    schedule = WarmupLinearDecay(options["learning_rate"], options["warmup_steps"], steps_per_epoch * epochs)
+    schedule = WarmupLinearDecay(options.learning_rate, options.warmup_steps, steps_per_epoch * epochs)
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.get("weight_decay", 0.01)),
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.weight_decay),
         loss=CaptionLoss(model.prefix_length),
-        jit_compile=options.get("jit_compile", True),  # XLA halves CPU step time here; Keras' "auto" did not pick it
+        jit_compile=options.jit_compile,  # XLA halves CPU step time here; Keras' "auto" did not pick it
     )
     start_epoch, history = restore_checkpoint(model, out_dir / "checkpoint") if resume else (0, {})
     validation = {}
     if "val" in examples and len(examples["val"]) >= batch_size:
         validation = {
-            "validation_data": batch_stream(examples["val"], batch_size, options["seed"]),
+            "validation_data": batch_stream(examples["val"], batch_size, options.seed),
             "validation_steps": len(examples["val"]) // batch_size,
         }
     end_epoch = epochs if stop_after_epochs is None else min(epochs, start_epoch + stop_after_epochs)
     if start_epoch < end_epoch:
         model.fit(
-            batch_stream(examples["train"], batch_size, options["seed"], start_step=start_epoch * steps_per_epoch),
+            batch_stream(examples["train"], batch_size, options.seed, start_step=start_epoch * steps_per_epoch),
             epochs=end_epoch,
             initial_epoch=start_epoch,
             steps_per_epoch=steps_per_epoch,
@@ -100,11 +101,10 @@ def accelerator_available():
     return False
 
 
-def initial_model(config):
-    init_from = config["train"].get("init_from")
-    if init_from:
-        return ClipCap.from_pretrained(init_from).model
-    return build_clipcap_model(config["model"])
+def initial_model(model_config, options):
+    if options.init_from:
+        return ClipCap.from_pretrained(options.init_from).model
+    return build_clipcap_model(model_config)
 
 
 def load_split(data_config, out_dir, split):
@@ -128,11 +128,11 @@ def build_examples(model, records, tokenizer, options, end_token, cache_dir):
     and one tokenized row per caption."""
     paths = [record.media_path for record in records]
     resolution = model.image_encoder.input_resolution
-    if options.get("train_image_encoder", False):
+    if options.train_image_encoder:
         media, media_key = np.stack([clip_preprocess_numpy(load_image(path), resolution) for path in paths]), "images"
     else:
         encode = lambda images: keras.ops.convert_to_numpy(model.encode_images(images))
-        _, media, errors = precompute_embeddings(paths, encode, resolution, cache_dir, video_frames=options.get("video_frames", 8))
+        _, media, errors = precompute_embeddings(paths, encode, resolution, cache_dir, video_frames=options.video_frames)
         if errors:
             print(f"Skipping {len(errors)} unreadable media, e.g. {next(iter(errors.values()))}")
         records = [record for index, record in enumerate(records) if index not in errors]
@@ -140,11 +140,11 @@ def build_examples(model, records, tokenizer, options, end_token, cache_dir):
         media_key = "clip_embedding"
     captions = [caption for record in records for caption in record.captions]
     media_index = np.array([row for row, record in enumerate(records) for _ in record.captions], dtype=np.int32)
-    token_ids, labels, padding_mask = tokenize_captions(tokenizer, captions, options["max_caption_length"], end_token)
+    token_ids, labels, padding_mask = tokenize_captions(tokenizer, captions, options.max_caption_length, end_token)
     return CaptionExamples(media.astype(np.float32), media_key, media_index, token_ids, labels, padding_mask)
 
 
 def set_trainable(model, options):
     if model.image_encoder is not None:
-        model.image_encoder.trainable = bool(options.get("train_image_encoder", False))
-    model.decoder.trainable = bool(options.get("train_decoder", True))
+        model.image_encoder.trainable = options.train_image_encoder
+    model.decoder.trainable = options.train_decoder
