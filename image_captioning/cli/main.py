@@ -2,6 +2,7 @@
 
 import argparse
 
+from image_captioning.cli.beam import add_beam_arguments, run_beam
 from image_captioning.cli.caption import add_caption_arguments, run_caption
 from image_captioning.cli.convert import add_convert_arguments, run_convert
 from image_captioning.cli.evaluate import add_evaluate_arguments, run_evaluate
@@ -13,6 +14,7 @@ SUBCOMMANDS = {
     "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", add_convert_arguments, run_convert),
     "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", add_train_arguments, run_train),
     "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", add_evaluate_arguments, run_evaluate),
+    "beam": ("caption file patterns with Apache Beam (local, Dataflow, Flink); needs the [beam] extra", add_beam_arguments, run_beam),
 }
 
 
