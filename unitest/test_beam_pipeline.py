@@ -78,7 +78,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("beam")
     files = build_inputs(root / "in", SHARED_DATA)
     patterns = [str(root / "in" / "**"), str(root / "in" / "*.jpg"),  # overlapping patterns: each file once
-                str(root / "in" / "nothing-*.png"), str(root / "in" / "missing.jpg")]
+                str(root / "in" / "nothing-*.png"), str(root / "in" / "missing.jpg"), "nosuchfs://bucket/*.jpg"]
     counts = caption_with_beam(patterns, str(root / "beam") + "/", str(DEMO_MODEL), generation=GENERATION,
                                sampling=SAMPLING, max_batch_size=8, pipeline_args=["--runner=DirectRunner"])
     predicted = ClipCap.from_pretrained(DEMO_MODEL).predict(files, sampling=SAMPLING, batch_size=8,
@@ -90,16 +90,18 @@ def test_every_input_is_one_caption_or_one_error(runs):
     counts, predicted = runs["counts"], runs["predicted"]
     ok = [r for r in predicted if r.ok]
     assert len(runs["files"]) == 43 and len(ok) >= 36  # the cut video may still give frames
-    assert counts["inputs"] == 43 + 2  # files once each despite overlapping patterns, plus two empty patterns
+    assert counts["inputs"] == 43 + 3  # files once each despite overlapping patterns, plus three failed patterns
     assert counts["captions"] == len(ok)
-    assert counts["errors"] == len(predicted) - len(ok) + 2
+    assert counts["errors"] == len(predicted) - len(ok) + 3
     assert counts["inputs"] == counts["captions"] + counts["errors"]
     frames = sum(len(r.segments) if r.kind == "video" else 1 for r in ok)
     assert counts["frames"] == frames
     lines = read_lines(runs["root"] / "beam", "captions")
     errors = read_lines(runs["root"] / "beam", "errors")
     assert len(lines) == counts["captions"] and len(errors) == counts["errors"]
-    assert sorted(e["source"] for e in errors if e["kind"] == "pattern") == sorted(runs["patterns"][2:])
+    patterns = {e["source"]: e["reason"] for e in errors if e["kind"] == "pattern"}
+    assert sorted(patterns) == sorted(runs["patterns"][2:])
+    assert patterns["nosuchfs://bucket/*.jpg"].startswith("cannot list the pattern")
 
 
 def test_captions_match_predict(runs):

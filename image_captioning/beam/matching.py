@@ -32,17 +32,20 @@ class MatchPatterns(beam.DoFn):
         try:
             found = FileSystems.match([pattern])[0].metadata_list
         except Exception as exc:  # noqa: BLE001 - an unlistable pattern is recorded, the others go on
-            reason = f"cannot list the pattern ({type(exc).__name__}: {exc})"
-            counters.counter("inputs").inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, ErrorRecord(pattern, "pattern", reason, f"{pattern}: {reason}"))
+            yield _pattern_error(pattern, f"cannot list the pattern ({type(exc).__name__}: {exc})",
+                                 "check the scheme's extra is installed (apache-beam[gcp], [aws]) and the credentials")
             return
         wildcard = any(ch in _GLOB_CHARS for ch in pattern)
         files = [m for m in found if not m.path.endswith(("/", "\\"))]
         if wildcard:
             files = [m for m in files if media_kind_of(m.path) is not None]
-        if not files:
-            reason = "glob pattern matched no image or video files" if wildcard else "file not found"
-            fix = "check the pattern and the folder" if wildcard else "check the path"
-            counters.counter("inputs").inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, ErrorRecord(pattern, "pattern", reason, f"{pattern}: {reason}; {fix}"))
+        if not files and wildcard:
+            yield _pattern_error(pattern, "glob pattern matched no image or video files", "check the pattern and the folder")
+        elif not files:
+            yield _pattern_error(pattern, "file not found", "check the path")
         yield from sorted(files, key=lambda m: m.path)
+
+
+def _pattern_error(pattern: str, reason: str, fix: str):
+    counters.counter("inputs").inc()  # a pattern that yields no file is an input of its own, counted as such
+    return beam.pvalue.TaggedOutput(ERRORS, ErrorRecord(pattern, "pattern", reason, f"{pattern}: {reason}; {fix}"))
