@@ -57,7 +57,7 @@ class ClipCapModelHandler(ModelHandler):
         from image_captioning.clipcap import ClipCap
 
         captioner = ClipCap.from_pretrained(local_model(self.model))
-        captioner.generator  # built here, once, so the threads that share this model never race to build it
+        _ = captioner.generator  # built here, once, so the threads that share this model never race to build it
         return captioner
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None) -> list[PredictionResult]:
