@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import keras
 
@@ -79,8 +80,6 @@ def config_for_devices(config, distribution):
     live on several devices ("Trying to access resource ... located in device CPU:1 from device CPU:0")."""
     if distribution is None:
         return config
-    import copy
-
     replicas = distribution.num_replicas_in_sync if hasattr(distribution, "num_replicas_in_sync") else len(
         distribution.device_mesh.devices.flatten())
     batch_size = config["train"]["batch_size"]
