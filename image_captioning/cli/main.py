@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", "image_captioning.cli.convert"),
     "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", "image_captioning.cli.train"),
     "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", "image_captioning.cli.evaluate"),
+    "beam": ("caption file patterns with Apache Beam (local, Dataflow, Flink); needs the [beam] extra", "image_captioning.cli.beam"),
 }
 
 

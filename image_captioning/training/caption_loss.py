@@ -3,12 +3,14 @@
 import keras
 from keras import ops
 
+from image_captioning.training.distribution import sum_over_replicas
+
 IGNORED_TOKEN = -1
 
 
 @keras.saving.register_keras_serializable(package="image_captioning")
 class CaptionLoss(keras.losses.Loss):
-    """Mean cross-entropy of the caption tokens, padding (label -1) ignored.
+    """Mean cross-entropy of the caption tokens, padding (label -1) ignored; over the global batch when mirrored.
 
     The model returns logits for prefix + caption positions; position `prefix_length - 1 + t`
     predicts caption token `t`, as in the official training loop.
@@ -33,7 +35,7 @@ class CaptionLoss(keras.losses.Loss):
         mask = ops.cast(ops.not_equal(labels, IGNORED_TOKEN), "float32")
         safe_labels = ops.where(ops.equal(labels, IGNORED_TOKEN), 0, labels)
         losses = keras.losses.sparse_categorical_crossentropy(safe_labels, logits, from_logits=True)
-        return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1.0)
+        return ops.sum(losses * mask) / ops.maximum(sum_over_replicas(ops.sum(mask)), 1.0)
 
     def get_config(self):
         return {"prefix_length": self.prefix_length, "name": self.name}

@@ -15,6 +15,7 @@ from image_captioning.tokenizer import END_OF_TEXT, load_tokenizer
 from image_captioning.training.caption_loss import CaptionLoss
 from image_captioning.training.caption_tokens import tokenize_captions
 from image_captioning.training.checkpoints import EpochCheckpoint, restore_checkpoint
+from image_captioning.training.distribution import config_for_devices, distribution_scope
 from image_captioning.training.embedding_cache import precompute_embeddings
 from image_captioning.training.loss_curve import write_loss_history
 from image_captioning.training.train_options import TrainOptions
@@ -27,8 +28,15 @@ def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
 
     `out_dir` also gets `train_config.json`, `checkpoint/` (resumed from when present and `resume`),
     `logs/` (TensorBoard), `loss.csv` and `loss.png`. `stop_after_epochs` ends this run early (the
-    learning-rate schedule still spans all epochs), for jobs split over several sessions.
+    learning-rate schedule still spans all epochs), for jobs split over several sessions. The run is
+    data-parallel over every local device (see `distribution.distribution_scope`).
     """
+    with distribution_scope() as distribution:
+        return train_on_current_devices(config_for_devices(config, distribution), out_dir, resume, stop_after_epochs, verbose)
+
+
+def train_on_current_devices(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
+    """`train`'s body: on the distribution in scope, or on the default device outside any."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "train_config.json").write_text(json.dumps(config, indent=2))

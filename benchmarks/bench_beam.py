@@ -1,0 +1,138 @@
+"""Beam pipeline throughput on the DirectRunner beside `ClipCap.predict`, in the same process and run.
+
+    python benchmarks/bench_beam.py            # 1000 inputs (990 photos + 10 videos), 3 rounds each
+    python benchmarks/bench_beam.py --quick    # 200 inputs (195 + 5), 2 rounds
+    python benchmarks/bench_beam.py --beam-args=--direct_num_workers=2 --beam-args=--direct_running_mode=multi_processing
+
+Inputs are made once in a cache folder: copies of the shared photos shrunk to a 256 px short side (so
+decoding does not dwarf the rest) and copies of tree.avi (68 frames; 8 sampled per video). The model is
+the shipped shapes-demo (tiny), greedy, 12 tokens, so the numbers show each pipeline's own overhead.
+
+Each round times, end to end and writing the same outputs, over the same files:
+  * predict, cold: `ClipCap.from_pretrained(...)` then `predict(..., output_dir=...)`: model load and the
+    tracing / XLA compilation of its functions included, as for a Beam job;
+  * predict, warm: `predict` again on that same captioner (its traced functions kept);
+  * Beam: `caption_with_beam` on the DirectRunner: pipeline construction, model load and tracing in the
+    worker, matching, reading, decoding, RunInference, regrouping and all writes.
+Prints min / median / max seconds and inputs per second over the rounds, and checks that both sides
+give the same captions.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from PIL import Image  # noqa: E402
+
+from image_captioning import ClipCap  # noqa: E402
+from image_captioning.beam import caption_with_beam  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "image_captioning_bench_beam"
+MODEL = ROOT / "pretrained_models" / "shapes-demo"
+GENERATION = {"strategy": "greedy", "max_length": 12}
+
+
+def make_inputs(folder: Path, photos: int, videos: int) -> list[str]:
+    folder = folder / f"{photos}-photos-{videos}-videos"
+    if not (folder / "done").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        sources = sorted((SHARED / "images").iterdir())
+        small = []
+        for source in sources:
+            image = Image.open(source).convert("RGB")
+            scale = 256 / min(image.size)
+            small.append(image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC))
+        for n in range(photos):
+            small[n % len(small)].save(folder / f"photo_{n:04d}.jpg", quality=90)
+        for n in range(videos):
+            shutil.copy(SHARED / "videos" / "tree.avi", folder / f"clip_{n:03d}.avi")
+        (folder / "done").write_text("")
+    return sorted(str(p) for p in folder.iterdir() if p.suffix in (".jpg", ".avi"))
+
+
+def time_predict(captioner, files, out: Path, batch_size: int):
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    results = captioner.predict(files, batch_size=batch_size, output_dir=out, **GENERATION)
+    return time.perf_counter() - start, results
+
+
+def time_beam(files, out: Path, batch_size: int, beam_args):
+    shutil.rmtree(out, ignore_errors=True)
+    patterns = sorted({str(Path(f).parent / ("*" + Path(f).suffix)) for f in files}) if len(files) > 1 else files
+    start = time.perf_counter()
+    counts = caption_with_beam(patterns, str(out) + "/", str(MODEL), generation=GENERATION, max_batch_size=batch_size,
+                               min_batch_size=batch_size, pipeline_args=["--runner=DirectRunner", *beam_args])
+    return time.perf_counter() - start, counts
+
+
+def beam_captions(out: Path) -> dict:
+    lines = [json.loads(line) for path in out.glob("captions-*.jsonl") for line in path.read_text().splitlines()]
+    return {line["source"]: _texts(line) for line in lines}
+
+
+def _texts(record: dict):
+    if record["kind"] == "video":
+        return [record["caption"]["text"]] + [s["caption"]["text"] for s in record["segments"]]
+    return [c["text"] for c in record["captions"]]
+
+
+def summary(name: str, seconds: list[float], inputs: int) -> str:
+    low, mid, high = min(seconds), statistics.median(seconds), max(seconds)
+    return (f"{name:<22} {low:8.1f} {mid:8.1f} {high:8.1f}   "
+            f"{inputs / high:7.1f} {inputs / mid:7.1f} {inputs / low:7.1f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 inputs, 2 rounds")
+    parser.add_argument("--rounds", type=int, help="default 3 (quick: 2)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--beam-args", action="append", default=[], help="a Beam option, e.g. --direct_num_workers=2")
+    args = parser.parse_args(argv)
+    photos, videos = (195, 5) if args.quick else (990, 10)
+    rounds = args.rounds or (2 if args.quick else 3)
+    files = make_inputs(args.cache, photos, videos)
+    work = Path(tempfile.mkdtemp(prefix="bench-beam-"))
+    print(f"{len(files)} inputs ({photos} photos, {videos} videos x 8 frames); model {MODEL.name}, "
+          f"{GENERATION}; batch {args.batch_size}; {rounds} rounds; Beam args {args.beam_args or 'none'}")
+
+    timings = {"predict, cold": [], "predict, warm": [], "Beam DirectRunner": []}
+    for round_number in range(rounds):
+        start = time.perf_counter()
+        captioner = ClipCap.from_pretrained(MODEL)
+        seconds, results = time_predict(captioner, files, work / "predict", args.batch_size)
+        timings["predict, cold"].append(time.perf_counter() - start)
+        seconds, results = time_predict(captioner, files, work / "predict", args.batch_size)
+        timings["predict, warm"].append(seconds)
+        seconds, counts = time_beam(files, work / "beam", args.batch_size, args.beam_args)
+        timings["Beam DirectRunner"].append(seconds)
+        assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
+        print(f"round {round_number + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in timings.items()) + f" {counts}",
+              flush=True)
+    expected = {r.source: _texts(r.to_dict()) for r in results}
+    same = beam_captions(work / "beam") == expected
+    print(f"\n{'':<22} {'seconds':^26}   {'inputs per second':^23}")
+    print(f"{'':<22} {'min':>8} {'median':>8} {'max':>8}   {'min':>7} {'median':>7} {'max':>7}")
+    for name, seconds in timings.items():
+        print(summary(name, seconds, len(files)))
+    print(f"captions identical on both sides: {same}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

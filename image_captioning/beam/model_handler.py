@@ -1,0 +1,71 @@
+"""`ClipCapModelHandler`: ClipCap as a Beam RunInference `ModelHandler`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from image_captioning.results import Caption
+
+
+@dataclass
+class FrameInference:
+    """What RunInference returns for one row: its CLIP embedding and its captions, best first.
+
+    Example:
+        >>> FrameInference(np.zeros(4, np.float32), [Caption("a cat", -0.3, [64, 3797])]).captions[0].text
+        'a cat'
+    """
+
+    embedding: np.ndarray
+    captions: list[Caption]
+
+
+class ClipCapModelHandler(ModelHandler):
+    """Loads a ClipCap once per worker and captions batches of preprocessed frames or of CLIP embeddings.
+
+    A batch of (R, R, 3) float32 CLIP-preprocessed images goes through the CLIP encoder first; a batch
+    of (E,) embeddings (a video's mean frame embedding) goes straight to the caption generator.
+
+    Args:
+        model: a model folder or a known name, as `ClipCap.from_pretrained` takes; or a folder on a Beam
+            filesystem (`gs://bucket/models/clipcap-coco`), copied to the worker when loaded.
+        generation: decoding options (strategy, num_beams, max_length, ...) over the model's defaults.
+        min_batch_size, max_batch_size, max_batch_duration_secs: how Beam batches rows (`batch_elements_kwargs`).
+        large_model: load one copy per machine and share it between processes.
+        model_copies: load exactly this many copies per machine, shared between processes.
+
+    Example:
+    ```python
+    handler = KeyedModelHandler(ClipCapModelHandler("clipcap-coco", {"strategy": "beam"}, max_batch_size=16))
+    keyed_captions = keyed_pixels | RunInference(handler)   # (key, PredictionResult(pixels, FrameInference))
+    ```
+    """
+
+    def __init__(self, model, generation=None, *, min_batch_size=1, max_batch_size=32, max_batch_duration_secs=None,
+                 large_model=False, model_copies=None):
+        super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size,
+                         max_batch_duration_secs=max_batch_duration_secs, large_model=large_model, model_copies=model_copies)
+        self.model = str(model)
+        self.generation = dict(generation or {})
+
+    def load_model(self):
+        from image_captioning.beam.model_files import local_model
+        from image_captioning.clipcap import ClipCap
+
+        captioner = ClipCap.from_pretrained(local_model(self.model))
+        _ = captioner.generator  # built here, once, so the threads that share this model never race to build it
+        return captioner
+
+    def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None) -> list[PredictionResult]:
+        rows = np.stack(batch)
+        embeddings = model.encode_images(rows) if rows.ndim == 4 else rows.astype(np.float32)
+        captions = model.caption_embeddings(embeddings, **self.generation)
+        return [PredictionResult(example, FrameInference(embedding, list(candidates)))
+                for example, embedding, candidates in zip(batch, embeddings, captions)]
+
+    def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
+        return sum(np.asarray(example).nbytes for example in batch)  # Beam's default pickles the whole batch to count
