@@ -120,6 +120,14 @@ class ClipCap:
             if writer is not None:
                 writer.close()
 
+    def export(self, path, format="tf_saved_model", **options):
+        """Writes a serving artifact (see `image_captioning.export`): `tf_saved_model` is one SavedModel
+        whose `serving_default` takes encoded images and returns captions; `options` fix decoding
+        (strategy "greedy" or "beam", num_beams, max_length, ...)."""
+        from image_captioning.export import export_model
+
+        return export_model(self, path, format=format, **options)
+
     def save_pretrained(self, directory):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
