@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", "image_captioning.cli.train"),
     "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", "image_captioning.cli.evaluate"),
     "beam": ("caption file patterns with Apache Beam (local, Dataflow, Flink); needs the [beam] extra", "image_captioning.cli.beam"),
+    "serve": ("HTTP captioning server: dynamic batching, Open Inference Protocol v2, Prometheus metrics", "image_captioning.cli.serve"),
 }
 
 
