@@ -1,9 +1,12 @@
 """The tiny model the export and serving tests share: random, and still telling real images apart."""
 
+import threading
+
 import numpy as np
 
 from custom_architectures.clipcap import build_clipcap_model
 from image_captioning import ClipCap
+from image_captioning.serving.engine import CaptionEngine
 
 TINY_MODEL = {
     "image_encoder": {"type": "vit", "input_resolution": 32, "patch_size": 16, "width": 64, "layers": 1, "heads": 1, "output_dim": 16},
@@ -36,3 +39,32 @@ def test_tiny_captioner_tells_images_apart(tmp_path, shared_data):
     results = captioner.predict([str(path) for path in images])
     assert all(result.ok for result in results)
     assert len({result.caption.text for result in results}) >= 4
+
+
+class GatedEngine(CaptionEngine):
+    """A real `CaptionEngine` whose model calls wait at `gate` (open unless a test closes it).
+
+    Lets a test line requests up behind a busy model and then count how they were batched; the
+    model still runs every batch.
+    """
+
+    def __init__(self, captioner, **options):
+        super().__init__(captioner, **options)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def caption_batch(self, pixels):
+        self.entered.set()
+        self.gate.wait()
+        return super().caption_batch(pixels)
+
+
+def metric_value(metrics_text, name, **labels):
+    """The value of one sample in Prometheus text exposition (0.0 when absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    sample = f"{name}{{{wanted}}}" if labels else name
+    for line in metrics_text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -33,7 +33,8 @@ def settings_from_args(args):
 
 def run(args):
     try:
-        from image_captioning.serving import CaptionEngine, create_app
+        from image_captioning.serving.app import create_app
+        from image_captioning.serving.engine import CaptionEngine
         from image_captioning.serving.runner import run_server
     except ImportError as error:
         raise SystemExit(f"serve needs the serve extra ({error}): pip install 'image_captioning[serve]'") from None
