@@ -40,7 +40,7 @@ def create_app(engine, settings: ServerSettings | None = None, warm_up: bool = T
     Args:
         engine: the `CaptionEngine` to serve.
         settings: batching, limits and names (`ServerSettings`).
-        warm_up: trace the model once at start-up, before readiness turns true.
+        warm_up: trace every batch size up to max_batch_size at start-up, before readiness turns true.
 
     Example:
     ```python

@@ -72,7 +72,10 @@ class CaptionEngine:
         with self.lock:
             return self.captioner.predict([str(path)], sampling=sampling, **self.options)[0]
 
-    def warm_up(self) -> None:
-        """Traces the preprocessing and the smallest batch, so the first request is not the slow one."""
-        blank = np.full((self.resolution, self.resolution, 3), 255, np.uint8)
-        self.caption_batch([self._preprocess(blank).numpy()])
+    def warm_up(self, max_batch_size: int = 1) -> None:
+        """Traces the preprocessing and every batch bucket up to `max_batch_size`, so that no request
+        waits for a compilation."""
+        blank = self._preprocess(np.full((self.resolution, self.resolution, 3), 255, np.uint8)).numpy()
+        buckets = [b for b in self.captioner.generator.batch_buckets if b <= max_batch_size] or [1]
+        for bucket in buckets:
+            self.caption_batch([blank] * bucket)

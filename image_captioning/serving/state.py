@@ -54,7 +54,7 @@ class ServerState:
     def open(self, warm_up: bool = True) -> None:
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         if warm_up:
-            self.engine.warm_up()
+            self.engine.warm_up(self.settings.max_batch_size)
         self.batcher.start()
         self.ready = True
 
