@@ -1,9 +1,11 @@
 """Serving artifacts of a `ClipCap`: `export_model(captioner, path, format)`.
 
 `tf_saved_model`: one SavedModel, encoded images in, captions out (`saved_model`).
+`onnx`: the image encoder + mapper + prefix pass, and the cached decoder step, as two ONNX graphs
+(`onnx_graphs`; `onnx_runtime.OnnxGreedyCaptioner` runs them).
 """
 
-EXPORT_FORMATS = ("tf_saved_model",)
+EXPORT_FORMATS = ("tf_saved_model", "onnx")
 
 
 def export_model(captioner, path, format="tf_saved_model", **options):
@@ -12,6 +14,10 @@ def export_model(captioner, path, format="tf_saved_model", **options):
         from image_captioning.export.saved_model import export_saved_model
 
         return export_saved_model(captioner, path, **options)
+    if format == "onnx":
+        from image_captioning.export.onnx_graphs import export_onnx
+
+        return export_onnx(captioner, path, **options)
     raise ValueError(f"Unknown export format {format!r}; choose one of {EXPORT_FORMATS}.")
 
 

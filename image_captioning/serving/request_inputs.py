@@ -1,5 +1,5 @@
-"""What a request carries, read safely: a size-limited body, images from multipart / JSON / raw
-bodies, and client-named paths confined to the configured media folder."""
+"""What a request carries, read safely: a size-limited body, and images from multipart, JSON (base64
+or a path in the media folder) or raw bodies."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from image_captioning.serving.errors import RequestError
+from image_captioning.serving.media_paths import read_media_file, resolve_media_path
 
 IMAGE_CONTENT_TYPES = "multipart/form-data (one file part per image), application/json ({\"images\": [{\"b64\": ...}]}) or image/*"
 
@@ -72,25 +73,7 @@ def decode_base64(text, field: str) -> bytes:
         raise RequestError(400, f"{field} is not valid base64", "encode the file bytes with standard base64") from None
 
 
-def resolve_media_path(root: Path | None, relative, field: str) -> Path:
-    """A client-named file, only inside `root`: absolute paths, `..` and symlinks out of it are refused."""
-    if root is None:
-        raise RequestError(403, f"{field}: this server does not read files by path",
-                           "upload the file instead (the operator can allow paths with --media-root)")
-    if not isinstance(relative, str) or not relative or "\x00" in relative:
-        raise RequestError(400, f"{field} must be a non-empty relative path string")
-    if Path(relative).is_absolute():
-        raise RequestError(403, f"{field} {relative!r} is absolute", "give a path relative to the media folder")
-    base = Path(root).resolve()
-    path = (base / relative).resolve()
-    if not path.is_relative_to(base):
-        raise RequestError(403, f"{field} {relative!r} is outside the media folder", "give a path inside it")
-    if not path.is_file():
-        raise RequestError(404, f"{field} {relative!r} is not a file in the media folder")
-    return path
-
-
-def json_images(document, root: Path | None, max_images: int) -> list[tuple[str, bytes]]:
+def json_images(document, root: Path | None, max_images: int, limit: int) -> list[tuple[str, bytes]]:
     """(name, bytes) from {"images": [<base64> | {"b64": <base64>, "name": ...} | {"path": <relative path>}]}."""
     images = document.get("images") if isinstance(document, dict) else None
     if not isinstance(images, list) or not images:
@@ -107,19 +90,20 @@ def json_images(document, root: Path | None, max_images: int) -> list[tuple[str,
         elif isinstance(item, dict) and "b64" in item:
             found.append((f"{field} ({item.get('name', 'no name')})", decode_base64(item["b64"], f"{field}.b64")))
         elif isinstance(item, dict) and "path" in item:
-            found.append((f"{field} ({item['path']})", resolve_media_path(root, item["path"], f"{field}.path").read_bytes()))
+            path = resolve_media_path(root, item["path"], f"{field}.path")
+            found.append((f"{field} ({item['path']})", read_media_file(path, f"{field}.path", limit)))
         else:
             raise RequestError(400, f"{field} must be a base64 string, {{\"b64\": ...}} or {{\"path\": ...}}")
     return found
 
 
-async def image_inputs(request, body: bytes, root: Path | None, max_images: int) -> list[tuple[str, bytes]]:
+async def image_inputs(request, body: bytes, root: Path | None, max_images: int, limit: int) -> list[tuple[str, bytes]]:
     """Every image a /v1/captions request carries, as (name for errors, encoded bytes)."""
     kind = media_type(request)
     if kind == "multipart/form-data":
         files = [(name, data) for name, data, _ in await form_files(request, max_images)]
     elif kind == "application/json":
-        files = json_images(parse_json(body), root, max_images)
+        files = json_images(parse_json(body), root, max_images, limit)
     elif kind.startswith("image/") or kind == "application/octet-stream":
         files = [("request body", body)]
     else:

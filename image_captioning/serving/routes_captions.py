@@ -14,9 +14,8 @@ from starlette.routing import Route
 from image_captioning.media.extensions import VIDEO_EXTENSIONS
 from image_captioning.outputs.subtitles import srt_text, vtt_text
 from image_captioning.serving.errors import RequestError
-from image_captioning.serving.request_inputs import (
-    form_files, image_inputs, media_type, parse_json, read_body, resolve_media_path,
-)
+from image_captioning.serving.media_paths import resolve_media_path
+from image_captioning.serving.request_inputs import form_files, image_inputs, media_type, parse_json, read_body
 
 VIDEO_TYPES = {"video/mp4": ".mp4", "video/x-msvideo": ".avi", "video/avi": ".avi", "video/quicktime": ".mov",
                "video/x-matroska": ".mkv", "video/webm": ".webm", "video/mpeg": ".mpg", "video/x-m4v": ".m4v"}
@@ -31,7 +30,8 @@ def caption_json(name: str, captions) -> dict:
 async def caption_images(request):
     state = request.app.state.server
     body = await read_body(request, state.settings.max_body_bytes)
-    files = await image_inputs(request, body, state.settings.media_root, state.settings.max_images_per_request)
+    settings = state.settings
+    files = await image_inputs(request, body, settings.media_root, settings.max_images_per_request, settings.max_body_bytes)
     results = await state.caption(files)
     return JSONResponse({"results": [caption_json(name, captions) for (name, _), captions in zip(files, results)]})
 

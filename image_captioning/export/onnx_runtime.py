@@ -1,0 +1,59 @@
+"""Greedy captioning with the two ONNX graphs of `onnx_graphs`, on onnxruntime and NumPy only."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from image_captioning.export.onnx_graphs import CONFIG_FILE, ENCODER_FILE, STEP_FILE
+
+
+class OnnxGreedyCaptioner:
+    """Runs `encoder.onnx` once and `decoder_step.onnx` per token: the official greedy loop.
+
+    Args:
+        path: a folder written by `ClipCap.export(path, format="onnx")`.
+
+    Example:
+    ```python
+    captioner = OnnxGreedyCaptioner("exports/clipcap-onnx")
+    token_ids = captioner.generate(pixels)   # pixels: (N, R, R, 3) CLIP-preprocessed float32
+    ```
+    """
+
+    def __init__(self, path):
+        import onnxruntime
+
+        path = Path(path)
+        self.config = json.loads((path / CONFIG_FILE).read_text())
+        options = {"providers": ["CPUExecutionProvider"]}
+        self.encoder = onnxruntime.InferenceSession(str(path / ENCODER_FILE), **options)
+        self.step = onnxruntime.InferenceSession(str(path / STEP_FILE), **options)
+        self.cache_names = [f"cache_{i}" for i in range(self.config["caches"])]
+
+    def start(self, pixels):
+        logits, *caches = self.encoder.run(["logits"] + self.cache_names, {"pixels": np.asarray(pixels, np.float32)})
+        return logits, caches
+
+    def advance(self, token_ids, index, caches):
+        feeds = {"token_ids": np.asarray(token_ids, np.int32), "index": np.asarray(index, np.int32)}
+        feeds.update(zip(self.cache_names, caches))
+        logits, *caches = self.step.run(["logits"] + [f"next_{name}" for name in self.cache_names], feeds)
+        return logits, caches
+
+    def generate(self, pixels):
+        """Token ids per image (stop token included), as `CaptionGenerator` greedy gives them."""
+        stop = set(self.config["stop_tokens"])
+        logits, caches = self.start(pixels)
+        rows = len(logits)
+        sequences, done = [[] for _ in range(rows)], np.zeros(rows, bool)
+        for column in range(self.config["max_length"]):
+            if column:
+                logits, caches = self.advance(tokens, self.config["prefix_length"] + column - 1, caches)
+            tokens = np.argmax(logits, axis=-1).astype(np.int32)
+            for row in np.flatnonzero(~done):
+                sequences[row].append(int(tokens[row]))
+                done[row] = tokens[row] in stop
+            if done.all():
+                break
+        return sequences
