@@ -128,8 +128,9 @@ def main():
     print("| concurrency | server | requests/s | p50 latency ms | p99 latency ms | mean batch size |")
     print("|---|---|---|---|---|---|")
     for (concurrency, mode), runs in cells.items():
-        column = lambda key, digits: spread([run[key] for run in runs], digits)  # noqa: E731
-        print(f"| {concurrency} | {mode} | {column('req/s', 1)} | {column('p50 ms', 0)} | {column('p99 ms', 0)} | {column('mean batch', 1)} |")
+        columns = [spread([run[key] for run in runs], digits)
+                   for key, digits in (("req/s", 1), ("p50 ms", 0), ("p99 ms", 0), ("mean batch", 1))]
+        print(f"| {concurrency} | {mode} | " + " | ".join(columns) + " |")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class OnnxGreedyCaptioner:
         stop = set(self.config["stop_tokens"])
         logits, caches = self.start(pixels)
         rows = len(logits)
+        tokens = None
         sequences, done = [[] for _ in range(rows)], np.zeros(rows, bool)
         for column in range(self.config["max_length"]):
             if column:

@@ -6,7 +6,7 @@ import collections
 import concurrent.futures
 import threading
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 class QueueFull(Exception):

@@ -74,7 +74,8 @@ class ServerThread:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", startup_timeout: float = 300):
         self.app = app
         self.socket = bind_socket(host, port)
-        self.url = "http://%s:%d" % self.socket.getsockname()[:2]
+        host, port = self.socket.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
         self.server = DrainingServer(config, app.state.server)
         self.startup_timeout = startup_timeout
