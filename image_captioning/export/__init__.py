@@ -3,9 +3,10 @@
 `tf_saved_model`: one SavedModel, encoded images in, captions out (`saved_model`).
 `onnx`: the image encoder + mapper + prefix pass, and the cached decoder step, as two ONNX graphs
 (`onnx_graphs`; `onnx_runtime.OnnxGreedyCaptioner` runs them).
+`litert`: the same two graphs as LiteRT models (`litert_graphs`; `litert_runtime.LiteRtGreedyCaptioner`).
 """
 
-EXPORT_FORMATS = ("tf_saved_model", "onnx")
+EXPORT_FORMATS = ("tf_saved_model", "onnx", "litert")
 
 
 def export_model(captioner, path, format="tf_saved_model", **options):
@@ -18,6 +19,10 @@ def export_model(captioner, path, format="tf_saved_model", **options):
         from image_captioning.export.onnx_graphs import export_onnx
 
         return export_onnx(captioner, path, **options)
+    if format == "litert":
+        from image_captioning.export.litert_graphs import export_litert
+
+        return export_litert(captioner, path, **options)
     raise ValueError(f"Unknown export format {format!r}; choose one of {EXPORT_FORMATS}.")
 
 

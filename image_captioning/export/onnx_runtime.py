@@ -5,11 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
+from image_captioning.export.greedy_loop import GreedyLoop
 from image_captioning.export.onnx_graphs import CONFIG_FILE, ENCODER_FILE, STEP_FILE
 
 
-class OnnxGreedyCaptioner:
-    """Runs `encoder.onnx` once and `decoder_step.onnx` per token: the official greedy loop.
+class OnnxGreedyCaptioner(GreedyLoop):
+    """Runs `encoder.onnx` once and `decoder_step.onnx` per token (see `GreedyLoop`).
 
     Args:
         path: a folder written by `ClipCap.export(path, format="onnx")`.
@@ -26,9 +27,9 @@ class OnnxGreedyCaptioner:
 
         path = Path(path)
         self.config = json.loads((path / CONFIG_FILE).read_text())
-        options = {"providers": ["CPUExecutionProvider"]}
-        self.encoder = onnxruntime.InferenceSession(str(path / ENCODER_FILE), **options)
-        self.step = onnxruntime.InferenceSession(str(path / STEP_FILE), **options)
+        providers = ["CPUExecutionProvider"]
+        self.encoder = onnxruntime.InferenceSession(str(path / ENCODER_FILE), providers=providers)
+        self.step = onnxruntime.InferenceSession(str(path / STEP_FILE), providers=providers)
         self.cache_names = [f"cache_{i}" for i in range(self.config["caches"])]
 
     def start(self, pixels):
@@ -40,21 +41,3 @@ class OnnxGreedyCaptioner:
         feeds.update(zip(self.cache_names, caches))
         logits, *caches = self.step.run(["logits"] + [f"next_{name}" for name in self.cache_names], feeds)
         return logits, caches
-
-    def generate(self, pixels):
-        """Token ids per image (stop token included), as `CaptionGenerator` greedy gives them."""
-        stop = set(self.config["stop_tokens"])
-        logits, caches = self.start(pixels)
-        rows = len(logits)
-        tokens = None
-        sequences, done = [[] for _ in range(rows)], np.zeros(rows, bool)
-        for column in range(self.config["max_length"]):
-            if column:
-                logits, caches = self.advance(tokens, self.config["prefix_length"] + column - 1, caches)
-            tokens = np.argmax(logits, axis=-1).astype(np.int32)
-            for row in np.flatnonzero(~done):
-                sequences[row].append(int(tokens[row]))
-                done[row] = tokens[row] in stop
-            if done.all():
-                break
-        return sequences
