@@ -77,3 +77,27 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(tmp_path):
     with pytest.raises(httpx.ConnectError):  # and nothing listens any more
         httpx.get(url + "/healthz", timeout=WAIT)
     assert "Shutting down" in process.stderr.read()
+
+
+def test_serve_command_answers_and_exits_zero_on_sigterm(tmp_path):
+    build_tiny_captioner(tmp_path / "tiny")
+    command = [sys.executable, "-c", "import sys; from image_captioning.cli import main; sys.exit(main(sys.argv[1:]))",
+               "serve", str(tmp_path / "tiny"), "--port", "0", "--max-batch-size", "4", "--max-upload-mb", "0.5",
+               "--model-name", "tiny", "--strategy", "beam", "--beams", "2"]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip().removeprefix("serving on ")
+        assert httpx.get(url + "/readyz", timeout=WAIT).status_code == 200
+        photo = (SHARED_DATA / "images" / "apple.jpg").read_bytes()
+        answer = httpx.post(url + "/v1/captions", files={"image": ("apple.jpg", photo, "image/jpeg")}, timeout=WAIT)
+        too_big = httpx.post(url + "/v1/captions", content=b"\xff" * (1 << 20), headers={"content-type": "image/jpeg"}, timeout=WAIT)
+        model = httpx.get(url + "/v2/models/tiny", timeout=WAIT)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=WAIT) == 0, process.stderr.read()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert answer.status_code == 200 and len(answer.json()["results"][0]["captions"]) == 2  # beam 2: both beams
+    assert too_big.status_code == 413 and "524288 bytes" in too_big.json()["error"]
+    assert model.status_code == 200 and model.json()["name"] == "tiny"
