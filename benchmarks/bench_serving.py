@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 from unitest.test_serving_tiny_model import metric_value  # noqa: E402
 
 BENCH_MODEL = {
-    "image_encoder": {"type": "vit", "input_resolution": 64, "patch_size": 16, "width": 128, "layers": 2, "heads": 2, "output_dim": 64},
+    "image_encoder": {"type": "vit", "input_resolution": 64, "patch_size": 16, "hidden_dim": 128, "num_layers": 2, "num_heads": 2, "output_dim": 64},
     "mapper": {"type": "mlp", "prefix_length": 4},
     "decoder": {"vocabulary_size": 50257, "num_layers": 2, "num_heads": 2, "hidden_dim": 128, "intermediate_dim": 512,
                 "max_sequence_length": 32, "dropout": 0.0},

@@ -2,6 +2,7 @@
 
 import threading
 
+import keras
 import numpy as np
 
 from custom_architectures.clipcap import build_clipcap_model
@@ -9,7 +10,7 @@ from image_captioning import ClipCap
 from image_captioning.serving.engine import CaptionEngine
 
 TINY_MODEL = {
-    "image_encoder": {"type": "vit", "input_resolution": 32, "patch_size": 16, "width": 64, "layers": 1, "heads": 1, "output_dim": 16},
+    "image_encoder": {"type": "vit", "input_resolution": 32, "patch_size": 16, "hidden_dim": 64, "num_layers": 1, "num_heads": 1, "output_dim": 16},
     "mapper": {"type": "mlp", "prefix_length": 2},
     "decoder": {"vocabulary_size": 50257, "num_layers": 1, "num_heads": 1, "hidden_dim": 16, "intermediate_dim": 32, "max_sequence_length": 32, "dropout": 0.0},
 }
@@ -23,6 +24,7 @@ def build_tiny_captioner(directory, generation=GENERATION, seed=0):
     loaded), which would make every embedding zero and every caption the same; they, and the
     mapper, get large random values so that different photos give different captions.
     """
+    keras.utils.set_random_seed(seed)  # module-scoped fixtures run before conftest's per-test seeding
     model = build_clipcap_model(TINY_MODEL)
     rng = np.random.default_rng(seed)
     for weight in model.image_encoder.weights + model.mapper.weights:
