@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from unitest.parity import max_abs_diff
 from unitest.test_serving_tiny_model import build_tiny_captioner
 
 # Runs in a fresh interpreter: TensorFlow only, no keras-hub and no project code on the path.
@@ -64,3 +65,16 @@ def test_export_refuses_what_it_cannot_export(captioner, tmp_path):
         captioner.export(tmp_path / "x", format="pickle")
     with pytest.raises(ValueError, match="exceeds GPT-2's 32 positions"):
         captioner.export(tmp_path / "x", max_length=40)
+
+
+def test_graph_image_decoding_is_bit_identical_to_predicts(shared_data):
+    import tensorflow as tf
+
+    from image_captioning.export.graph_images import preprocess_encoded_images
+    from image_captioning.media.clip_preprocessing import clip_preprocess_tf
+    from image_captioning.media.images import load_image
+
+    files = sorted((shared_data / "images").iterdir())  # JPEG (4:2:0, 4:2:2, 4:4:4), RGB and grayscale PNG
+    in_graph = preprocess_encoded_images(tf.constant([path.read_bytes() for path in files]), 32).numpy()
+    for path, pixels in zip(files, in_graph):
+        assert max_abs_diff(pixels, clip_preprocess_tf(load_image(str(path)), 32)) == 0.0, path.name

@@ -3,7 +3,8 @@
 Matches `media.images.load_image` + `clip_preprocess_tf` (what `ClipCap.predict` does) for the
 images a camera or an exporter usually writes: grayscale is repeated to RGB, transparency is
 composited on white, and short sides over `max_short_side` are reduced with area interpolation.
-Not replicated in the graph: EXIF orientation (send upright pixels), PIL's JPEG draft-mode
+JPEGs are decoded with the accurate IDCT, as PIL does, so their pixels are bit-identical to
+predict's (unitest/test_export_saved_model.py checks). Not replicated in the graph: EXIF orientation (send upright pixels), PIL's JPEG draft-mode
 decoding of images with a short side over `max_short_side` (results differ slightly there), and
 PIL's 16-bit PNG scaling.
 """
@@ -52,7 +53,13 @@ def cap_short_side(image, max_short_side):
 
 def decode_image(encoded, max_short_side=1024):
     """One encoded image (scalar tf.string) -> upright-as-stored uint8 RGB (H, W, 3)."""
-    image = tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False)
+    # TensorFlow's default JPEG IDCT is libjpeg's fast one; PIL uses the accurate one, and with it
+    # (and fancy upsampling, both libraries' default) the pixels are bit-identical to predict's.
+    image = tf.cond(
+        tf.io.is_jpeg(encoded),
+        lambda: tf.io.decode_jpeg(encoded, channels=0, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(encoded, channels=0, dtype=tf.uint8, expand_animations=False),
+    )
     image = tf.ensure_shape(to_rgb(image), (None, None, 3))
     return cap_short_side(image, max_short_side) if max_short_side else image
 
