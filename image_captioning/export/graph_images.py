@@ -4,9 +4,9 @@ Matches `media.images.load_image` + `clip_preprocess_tf` (what `ClipCap.predict`
 images a camera or an exporter usually writes: grayscale is repeated to RGB, transparency is
 composited on white, and short sides over `max_short_side` are reduced with area interpolation.
 JPEGs are decoded with the accurate IDCT, as PIL does, so their pixels are bit-identical to
-predict's (unitest/test_export_saved_model.py checks). Not replicated in the graph: EXIF orientation (send upright pixels), PIL's JPEG draft-mode
-decoding of images with a short side over `max_short_side` (results differ slightly there), and
-PIL's 16-bit PNG scaling.
+predict's (unitest/test_export_saved_model.py checks). Not replicated in the graph: EXIF
+orientation (send upright pixels), PIL's JPEG draft-mode decoding of images with a short side over
+`max_short_side` (results differ slightly there), and PIL's 16-bit PNG scaling.
 """
 
 import tensorflow as tf
