@@ -5,12 +5,14 @@ import argparse
 from image_captioning.caption_command import add_caption_arguments, run_caption
 from image_captioning.convert import add_convert_arguments, run_convert
 from image_captioning.evaluation.evaluate_command import add_evaluate_arguments, run_evaluate
+from image_captioning.training.train_clip_command import add_train_clip_arguments, run_train_clip
 from image_captioning.training.train_command import add_train_arguments, run_train
 
 SUBCOMMANDS = {
     "caption": ("caption images and videos; write SRT/VTT/JSON and JSONL", add_caption_arguments, run_caption),
     "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", add_convert_arguments, run_convert),
     "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", add_train_arguments, run_train),
+    "train-clip": ("contrastive CLIP pretraining (InfoNCE) of an image and a text encoder; recall@1/@5", add_train_clip_arguments, run_train_clip),
     "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", add_evaluate_arguments, run_evaluate),
 }
 

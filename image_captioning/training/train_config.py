@@ -7,6 +7,7 @@ from image_captioning.hub import HPARAMS_DIR
 
 TRAINING_PRESETS = {
     "shapes-demo": "shapes-demo.json",
+    "shapes-clip": "shapes-clip.json",
     "coco-mlp": "train-coco-mlp.json",
     "coco-transformer": "train-coco-transformer.json",
 }
