@@ -14,13 +14,13 @@ from image_captioning.training.retrieval import retrieval_recall
 
 def test_info_nce_is_log_batch_for_uniform_logits_and_small_for_a_sharp_diagonal():
     loss = SymmetricInfoNCE()
-    assert float(loss(None, ops.zeros((8, 8)))) == pytest.approx(np.log(8), rel=1e-5)
-    assert float(loss(None, 20.0 * ops.eye(8))) < 1e-6
+    assert float(loss(np.zeros(8), ops.zeros((8, 8)))) == pytest.approx(np.log(8), rel=1e-5)
+    assert float(loss(np.zeros(8), 20.0 * ops.eye(8))) < 1e-6
     # Each direction is scored: a matrix right only row-wise (image->text) still pays text->image.
     logits = np.array([[5.0, 0.0], [10.0, 5.0]], dtype=np.float32)
     rows = -np.log(np.exp(5) / (np.exp(5) + 1)) + -np.log(np.exp(5) / (np.exp(10) + np.exp(5)))
     columns = -np.log(np.exp(5) / (np.exp(5) + np.exp(10))) + -np.log(np.exp(5) / (np.exp(5) + 1))
-    assert float(loss(None, logits)) == pytest.approx((rows + columns) / 4, rel=1e-5)
+    assert float(loss(np.zeros(2), logits)) == pytest.approx((rows + columns) / 4, rel=1e-5)
 
 
 def test_retrieval_recall_counts_hits_both_ways_and_treats_equal_keys_as_hits():

@@ -24,7 +24,7 @@ class ContrastiveCLIP(keras.Model):
     ```python
     clip = ContrastiveCLIP(image_encoder, text_encoder)
     logits = clip({"images": images, "token_ids": token_ids})   # logits[i, j]: image i vs text j
-    loss = SymmetricInfoNCE()(None, logits)
+    loss = SymmetricInfoNCE()(ops.zeros(len(images)), logits)   # targets: the diagonal
     ```
     """
 
@@ -73,14 +73,14 @@ class ContrastiveCLIP(keras.Model):
 class SymmetricInfoNCE(keras.losses.Loss):
     """Mean of the image->text and text->image cross-entropies; pair i of the batch is the positive.
 
-    `y_true` is ignored: the targets are the diagonal of the logits.
+    `y_true` (any (B,) array, e.g. zeros) is ignored: the targets are the diagonal of the logits.
 
     Args:
         name: loss name.
 
     Example:
     ```python
-    SymmetricInfoNCE()(None, ops.eye(4) * 10.0)   # near 0: every image picks its own text
+    SymmetricInfoNCE()(ops.zeros(4), ops.eye(4) * 10.0)   # near 0: every image picks its own text
     ```
     """
 
