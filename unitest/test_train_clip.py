@@ -71,3 +71,23 @@ def test_train_starts_from_the_clip_encoder_and_keeps_it_frozen(tmp_path):
         np.testing.assert_array_equal(got, want)
     captions = (cap_out / "data" / "captions.csv").read_text()
     assert "scene_00000.png" in captions
+
+
+def test_hard_negative_batches_group_look_alike_captions_without_duplicates():
+    from image_captioning.training.hard_negatives import caption_neighbours, grouped_batches
+
+    kinds, colours, places = ("circle", "square", "star"), ("red", "blue", "green", "pink"), ("on the left", "at the top")
+    captions = [f"a large {c} {k} {p}" for k in kinds for c in colours for p in places] * 2  # each caption twice
+    words = sorted({w for caption in captions for w in caption.split()})
+    token_ids = np.array([[words.index(w) + 1 for w in caption.split()] for caption in captions])
+    neighbours = caption_neighbours(token_ids, 6)
+    anchor = captions.index("a large red circle on the left")
+    # Nearest first: the same caption (the duplicate), then captions one word away.
+    assert captions[neighbours[anchor][0]] == captions[anchor]
+    assert all(sum(a != b for a, b in zip(captions[i].split(), captions[anchor].split())) == 1 for i in neighbours[anchor][1:6])
+    batches = grouped_batches(captions, neighbours, 8, 4, 20, np.random.default_rng(0))
+    assert batches.shape == (20, 8)
+    for batch in batches:
+        assert len({captions[i] for i in batch}) == 8  # never two images with the same caption in a batch
+    with pytest.raises(ValueError, match="distinct captions"):
+        grouped_batches(captions, neighbours, 30, 4, 1, np.random.default_rng(0))

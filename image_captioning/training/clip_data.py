@@ -12,6 +12,7 @@ import tensorflow as tf
 from image_captioning.inputs import load_image
 from image_captioning.preprocessing import clip_preprocess_numpy
 from image_captioning.training.caption_tokens import tokenize_captions
+from image_captioning.training.hard_negatives import caption_neighbours, grouped_batches
 
 
 @dataclasses.dataclass
@@ -49,8 +50,12 @@ def pair_examples(records, tokenizer, resolution, max_length, end_token):
     return PairExamples(images.astype(np.float32), token_ids, first, counts, captions)
 
 
-def pair_stream(examples, batch_size, seed):
-    """Endless ({"images", "token_ids"}, dummy labels) batches; epoch order depends on the seed."""
+def pair_stream(examples, batch_size, seed, hard_negative_group=None, num_batches=None):
+    """({"images", "token_ids"}, dummy labels) batches; the order depends only on the seed.
+
+    Random batches by default (endless); with `hard_negative_group`, `num_batches` batches made of
+    groups of that many look-alike captions (see `hard_negatives`).
+    """
     if len(examples) < batch_size:
         raise ValueError(f"{len(examples)} training images is fewer than one batch of {batch_size}: lower batch_size.")
     images = tf.constant(examples.images)
@@ -64,7 +69,14 @@ def pair_stream(examples, batch_size, seed):
         inputs = {"images": tf.gather(images, indices), "token_ids": tf.gather(token_ids, picked)}
         return inputs, tf.zeros(tf.shape(indices)[:1])
 
-    indices = tf.data.Dataset.range(len(examples)).shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
-    batches = indices.repeat().batch(batch_size, drop_remainder=True).map(lambda i: tf.cast(i, tf.int32))
+    if hard_negative_group:
+        first_captions = examples.token_ids[examples.first_caption]
+        neighbours = caption_neighbours(first_captions, 4 * hard_negative_group)
+        keys = [examples.captions[row] for row in examples.first_caption]
+        grouped = grouped_batches(keys, neighbours, batch_size, hard_negative_group, num_batches, np.random.default_rng(seed))
+        batches = tf.data.Dataset.from_tensor_slices(grouped.astype(np.int32))
+    else:
+        indices = tf.data.Dataset.range(len(examples)).shuffle(len(examples), seed=seed, reshuffle_each_iteration=True)
+        batches = indices.repeat().batch(batch_size, drop_remainder=True).map(lambda i: tf.cast(i, tf.int32))
     batches = tf.data.Dataset.zip((batches, tf.data.Dataset.range(2**62)))
     return batches.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)

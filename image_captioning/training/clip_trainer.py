@@ -78,7 +78,9 @@ def train_clip(config, out_dir, verbose="auto"):
     clip.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=options.get("weight_decay", 0.1)),
                  loss=SymmetricInfoNCE(), jit_compile=options.get("jit_compile", True))
     history = _History()
-    clip.fit(pair_stream(train_examples, batch_size, options["seed"]), epochs=epochs, steps_per_epoch=steps_per_epoch,
+    stream = pair_stream(train_examples, batch_size, options["seed"], options.get("hard_negative_group"),
+                         num_batches=steps_per_epoch * epochs)
+    clip.fit(stream, epochs=epochs, steps_per_epoch=steps_per_epoch,
              callbacks=[history], verbose=verbose)
     recall = retrieval_recall(*embed_pairs(clip, held_out), keys=[held_out.captions[row] for row in held_out.first_caption])
     recall.update(held_out_pairs=len(held_out), logit_scale=float(clip.logit_scale), train_seconds=time.monotonic() - started)
