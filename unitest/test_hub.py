@@ -95,5 +95,5 @@ def test_save_and_from_pretrained_are_exact_inverses(tmp_path):
 def test_unknown_name_or_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a model folder"):
         ClipCap.from_pretrained(tmp_path / "nothing-here")
-    with pytest.raises(FileNotFoundError, match="Reproduce it with: image-captioning train --preset shapes-demo"):
+    with pytest.raises(FileNotFoundError, match="Reproduce it with: image-captioning train-clip --preset shapes-clip .* image-captioning train --preset shapes-demo"):
         ClipCap.from_pretrained("shapes-demo", cache_dir=tmp_path)
