@@ -6,6 +6,10 @@ is made of groups: an anchor image and images whose first captions share the mos
 the anchor's, so the pairs of a group differ in a word or two. Images with the very same caption
 are never put in one batch (they would be false negatives). Works on any caption data: only the
 caption token ids are used.
+
+Measured on the shapes scenes (issue 9): groups of 16 in batches of 256 did not teach the shape
+kind (linear probe 53 % vs 48 % with random batches) and lowered random-pair recall@1 (0.53-0.60
+vs 0.86), so the shapes-clip preset does not use it; it stays an option (`train.hard_negative_group`).
 """
 
 import numpy as np
