@@ -40,7 +40,7 @@ def test_tiny_train_clip_run_lifts_recall_well_above_chance(tmp_path):
         "data.num_images": 400, "data.image_size": 32,
         "model.image_encoder.input_resolution": 32, "model.image_encoder.width": 8, "model.image_encoder.heads": 2,
         "model.image_encoder.output_dim": 32, "model.text_encoder.output_dim": 32,
-        "train.epochs": 8, "train.batch_size": 32, "train.learning_rate": 0.003, "train.warmup_steps": 5,
+        "train.epochs": 16, "train.batch_size": 32, "train.learning_rate": 0.003, "train.warmup_steps": 5,
     }
     args = ["train-clip", "--tiny", "--out", str(out)] + [arg for k, v in overrides.items() for arg in ("--set", f"{k}={v}")]
     assert main(args) == 0
