@@ -8,6 +8,7 @@ from image_captioning.hub import HPARAMS_DIR
 TRAINING_PRESETS = {
     "shapes-demo": "shapes-demo.json",
     "shapes-clip": "shapes-clip.json",
+    "shapes-demo-finetune": "shapes-demo-finetune.json",
     "coco-mlp": "train-coco-mlp.json",
     "coco-transformer": "train-coco-transformer.json",
 }
