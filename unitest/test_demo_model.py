@@ -1,24 +1,32 @@
-"""The shipped shapes-demo model (trained by our own `train` command) on scenes it never saw:
-a fresh seed, so none of these images were in its training data."""
+"""The shipped shapes-demo model on scenes it never saw (a seed no preset uses), read against the
+scenes themselves: it must name what is drawn, not just share words with the references."""
 
 import pytest
 
 from image_captioning import ClipCap
-from image_captioning.datasets import read_dataset
-from image_captioning.evaluation.evaluate_model import evaluate_model
+from image_captioning.evaluation.grounded import find_scene_entries, grounded_metrics
 from image_captioning.synthetic import generate_scenes
 
 pytestmark = pytest.mark.real_size
-MARGIN = 1.3  # model CIDEr must exceed the constant-caption baseline's by this factor
+# What the shipped model reaches on these 120 scenes (colour 0.99, shape 0.62, size 0.99, position 1.00,
+# scene exact 0.53; on 200 seed-4242 scenes: 0.99, 0.55, 0.99, 1.00, 0.46), less a margin: a regression guard.
+SHIPPED_FLOORS = {"colour acc": 0.95, "size acc": 0.95, "position acc": 0.95, "shape acc": 0.50, "scene exact": 0.40}
 
 
-def test_demo_model_beats_constant_baseline_on_unseen_scenes(tmp_path):
-    dataset = generate_scenes(tmp_path / "scenes", num_images=60, num_videos=0, seed=987654, image_size=96)
-    records = read_dataset(dataset.captions_csv, "folder_csv")
-    table = evaluate_model(ClipCap.from_pretrained("shapes-demo"), records, tmp_path / "eval")  # its default: beam 3
-    model, baseline = table["model"], table["constant baseline"]
-    print(f"unseen scenes: model CIDEr {model['CIDEr']:.3f} BLEU-4 {model['Bleu_4']:.3f}; "
-          f"baseline CIDEr {baseline['CIDEr']:.3f} BLEU-4 {baseline['Bleu_4']:.3f}")
-    assert model["CIDEr"] > MARGIN * baseline["CIDEr"]
-    for metric in ("Bleu_4", "METEOR", "ROUGE_L"):
-        assert model[metric] > baseline[metric], metric
+@pytest.fixture(scope="module")
+def unseen_metrics(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("unseen")
+    generate_scenes(folder, num_images=120, num_videos=0, seed=987654, image_size=96)
+    paths = sorted(str(path) for path in (folder / "images").glob("*.png"))
+    results = ClipCap.from_pretrained("shapes-demo").predict(paths, batch_size=64)  # its default: beam 3
+    predictions = {str(index): result.caption.text for index, result in enumerate(results)}
+    entries = {str(index): entry for index, entry in find_scene_entries(paths).items()}
+    assert len(entries) == len(paths) == 120
+    metrics = grounded_metrics(predictions, entries)
+    print({name: round(value, 3) for name, value in metrics.items()})
+    return metrics
+
+
+def test_demo_model_keeps_what_it_names_right_on_unseen_scenes(unseen_metrics):
+    for name, floor in SHIPPED_FLOORS.items():
+        assert unseen_metrics[name] >= floor, (name, unseen_metrics[name])

@@ -95,13 +95,13 @@ def test_save_and_from_pretrained_are_exact_inverses(tmp_path):
 def test_unknown_name_or_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="neither a model folder"):
         ClipCap.from_pretrained(tmp_path / "nothing-here")
-    with pytest.raises(FileNotFoundError, match="Reproduce it with: image-captioning train --preset shapes-demo"):
+    with pytest.raises(FileNotFoundError, match="Reproduce it with: image-captioning train-clip --preset shapes-clip .* image-captioning train --preset shapes-demo"):
         convert_named_model(hub.load_hparams("shapes-demo"), tmp_path)
 
 
 def test_shipped_model_loads_whatever_the_cache_folder(tmp_path):
     assert hub.local_model_dir("shapes-demo", tmp_path) == hub.SHIPPED_MODELS_DIR / "shapes-demo"
-    assert ClipCap.from_pretrained("shapes-demo", cache_dir=tmp_path).resolution == 64
+    assert ClipCap.from_pretrained("shapes-demo", cache_dir=tmp_path).resolution == 96
     assert list(tmp_path.iterdir()) == []  # a shipped model is read in place, never copied into the cache
 
 

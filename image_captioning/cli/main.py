@@ -12,6 +12,7 @@ SUBCOMMANDS = {
     "caption": ("caption images and videos; write SRT/VTT/JSON and JSONL", "image_captioning.cli.caption"),
     "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", "image_captioning.cli.convert"),
     "train": ("train a ClipCap model from a preset (hparams/*.json) with overrides", "image_captioning.cli.train"),
+    "train-clip": ("contrastive CLIP pretraining (InfoNCE) of an image and a text encoder; recall@1/@5", "image_captioning.cli.train_clip"),
     "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", "image_captioning.cli.evaluate"),
     "beam": ("caption file patterns with Apache Beam (local, Dataflow, Flink); needs the [beam] extra", "image_captioning.cli.beam"),
     "serve": ("HTTP captioning server: dynamic batching, Open Inference Protocol v2, Prometheus metrics", "image_captioning.cli.serve"),

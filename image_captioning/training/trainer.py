@@ -112,6 +112,13 @@ def accelerator_available():
 def initial_model(model_config, options):
     if options.init_from:
         return ClipCap.from_pretrained(options.init_from).model
+    if options.init_image_encoder:  # the encoder of a `train-clip` run; its saved config replaces the preset's
+        from image_captioning.training.clip_checkpoint import load_image_encoder, read_clip_config
+
+        clip_dir = options.init_image_encoder
+        model = build_clipcap_model({**model_config, "image_encoder": read_clip_config(clip_dir)["image_encoder"]})
+        model.image_encoder.set_weights(load_image_encoder(clip_dir).get_weights())
+        return model
     return build_clipcap_model(model_config)
 
 
@@ -126,7 +133,12 @@ def load_split(data_config, out_dir, split):
         if not (data_dir / "captions.csv").is_file():
             generate_scenes(data_dir, data_config["num_images"], data_config.get("num_videos", 0),
                             seed=data_config.get("seed", 0), image_size=data_config.get("image_size", 96))
-        return [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split) if r.media_kind == "image"]
+        records = [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split) if r.media_kind == "image"]
+        if data_config.get("captions", "paraphrases") == "canonical":
+            from image_captioning.synthetic.canonical import with_canonical_captions
+
+            records = with_canonical_captions(records, data_dir / "scenes.json")
+        return records
     path = data_config.pop("path")
     return read_dataset(path, data_format, split=split, **data_config)
 
