@@ -18,8 +18,8 @@ CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], "float32")
 
 
 def square_images():
-    """Three CLIP-normalised 64 px images, each a coloured square on a light background."""
-    images = np.full((3, 64, 64, 3), 230, np.uint8)
+    """Three CLIP-normalised 96 px images (the demo's resolution), each a coloured square on a light background."""
+    images = np.full((3, 96, 96, 3), 230, np.uint8)
     for image, (color, top, left) in zip(images, [((220, 30, 30), 4, 4), ((30, 200, 40), 40, 36), ((30, 60, 220), 20, 22)]):
         image[top : top + 22, left : left + 22] = color
     return (images.astype("float32") / 255 - CLIP_MEAN) / CLIP_STD
@@ -53,7 +53,7 @@ def test_migration_renames_arguments_and_leaves_its_input_alone():
     assert new["format_version"] == 2
     parts = new["model"]["config"]
     assert parts["image_encoder"]["config"] == {
-        "stackwise_num_blocks": [1, 1, 1, 1], "output_dim": 128, "num_heads": 8, "input_resolution": 64,
+        "stackwise_num_blocks": [1, 1, 1, 1], "output_dim": 128, "num_heads": 8, "input_resolution": 96,
         "stem_filters": 16,
     }
     mapper = parts["mapper"]["config"]
