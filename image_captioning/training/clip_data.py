@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from image_captioning.inputs import load_image
-from image_captioning.preprocessing import clip_preprocess_numpy
+from image_captioning.media.images import load_image
+from image_captioning.media.clip_preprocessing import clip_preprocess_numpy
 from image_captioning.training.caption_tokens import tokenize_captions
 from image_captioning.training.hard_negatives import caption_neighbours, grouped_batches
 
