@@ -9,6 +9,11 @@ import pytest
 from image_captioning import hub
 from unitest.wheel_venv import build_editable_wheel, build_wheel, clean_env, copy_repository, fresh_venv
 
+# What the checkout says, so the installed copies are compared with the source of truth, not a remembered number.
+SHAPES_DEMO_EPOCHS = json.loads((hub.PROJECT_ROOT / "hparams" / "shapes-demo.json").read_text())["train"]["epochs"]
+SHAPES_DEMO_RESOLUTION = json.loads((hub.PROJECT_ROOT / "pretrained_models" / "shapes-demo" / "config.json").read_text())[
+    "model"]["config"]["image_encoder"]["config"]["input_resolution"]
+
 PROBE = """
 import json, sys
 import custom_architectures, image_captioning
@@ -58,8 +63,8 @@ def test_installed_wheel_loads_presets_and_demo_from_package_data(wheel_venv, bu
     venv = build["root"] / "venv"
     assert all(path.startswith(str(venv)) for path in probe["files"]), probe["files"]
     assert not probe["from_source"] and probe["cache"] == str(tmp_path / "home" / ".cache" / "image_captioning")
-    assert probe["coco_clip"] == "ViT-B-32.pt" and probe["training_epochs"] == 16
-    assert probe["demo"][0] == 64 and probe["demo"][1].startswith(str(venv))
+    assert probe["coco_clip"] == "ViT-B-32.pt" and probe["training_epochs"] == SHAPES_DEMO_EPOCHS
+    assert probe["demo"][0] == SHAPES_DEMO_RESOLUTION and probe["demo"][1].startswith(str(venv))
 
 
 def test_installed_caption_command_runs_the_readme_job(wheel_venv, shared_data, tmp_path):
@@ -88,4 +93,4 @@ def test_editable_install_reads_the_checkout_folders(build, tmp_path):
     source = str(build["source"])
     assert probe["from_source"] and all(path.startswith(source) for path in probe["files"]), probe["files"]
     assert probe["cache"] == str(build["source"] / "pretrained_models")
-    assert probe["demo"] == [64, str(build["source"] / "pretrained_models" / "shapes-demo")]
+    assert probe["demo"] == [SHAPES_DEMO_RESOLUTION, str(build["source"] / "pretrained_models" / "shapes-demo")]
