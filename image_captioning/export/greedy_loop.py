@@ -1,5 +1,8 @@
 """`GreedyLoop`: the official greedy decoding loop over an exported encoder and decoder step, in NumPy."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 
@@ -7,8 +10,8 @@ class GreedyLoop:
     """Greedy captions from any runtime that implements `start` and `advance`.
 
     Subclasses implement `start(pixels) -> (logits, caches)` and
-    `advance(token_ids, index, caches) -> (logits, caches)`, and set `config` (the export's
-    loop settings: prefix_length, max_length, stop_tokens).
+    `advance(token_ids, index, caches) -> (logits, caches)`, and call `__init__` with the export's
+    loop settings file (prefix_length, max_length, stop_tokens, caches).
 
     Example:
     ```python
@@ -16,7 +19,9 @@ class GreedyLoop:
     ```
     """
 
-    config: dict
+    def __init__(self, config_path):
+        self.config = json.loads(Path(config_path).read_text())
+        self.cache_names = [f"cache_{i}" for i in range(self.config["caches"])]
 
     def generate(self, pixels):
         """Token ids per image (stop token included), as `CaptionGenerator`'s greedy search gives them."""

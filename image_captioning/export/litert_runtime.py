@@ -1,6 +1,5 @@
 """Greedy captioning with the two LiteRT models of `litert_graphs`, on `ai-edge-litert` and NumPy only."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +25,9 @@ class LiteRtGreedyCaptioner(GreedyLoop):
         from ai_edge_litert.interpreter import Interpreter
 
         path = Path(path)
-        self.config = json.loads((path / CONFIG_FILE).read_text())
+        super().__init__(path / CONFIG_FILE)
         self.encoder = Interpreter(model_path=str(path / ENCODER_FILE)).get_signature_runner()
         self.step = Interpreter(model_path=str(path / STEP_FILE)).get_signature_runner()
-        self.cache_names = [f"cache_{i}" for i in range(self.config["caches"])]
 
     def start(self, pixels):
         outputs = self.encoder(pixels=np.asarray(pixels, np.float32))

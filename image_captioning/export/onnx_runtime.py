@@ -1,6 +1,5 @@
 """Greedy captioning with the two ONNX graphs of `onnx_graphs`, on onnxruntime and NumPy only."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +25,10 @@ class OnnxGreedyCaptioner(GreedyLoop):
         import onnxruntime
 
         path = Path(path)
-        self.config = json.loads((path / CONFIG_FILE).read_text())
+        super().__init__(path / CONFIG_FILE)
         providers = ["CPUExecutionProvider"]
         self.encoder = onnxruntime.InferenceSession(str(path / ENCODER_FILE), providers=providers)
         self.step = onnxruntime.InferenceSession(str(path / STEP_FILE), providers=providers)
-        self.cache_names = [f"cache_{i}" for i in range(self.config["caches"])]
 
     def start(self, pixels):
         logits, *caches = self.encoder.run(["logits"] + self.cache_names, {"pixels": np.asarray(pixels, np.float32)})
