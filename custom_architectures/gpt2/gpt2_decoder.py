@@ -10,6 +10,12 @@ import keras_hub
 from keras import ops
 
 
+# The constructor arguments GPT2Decoder shares with keras-hub's GPT2Backbone, in both their names.
+BACKBONE_ARGUMENTS = (
+    "vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "max_sequence_length", "dropout",
+)
+
+
 @keras.saving.register_keras_serializable(package="custom_architectures")
 class GPT2Decoder(keras.Model):
     """GPT-2 language model that reads embeddings and returns next-token logits.
@@ -71,15 +77,7 @@ class GPT2Decoder(keras.Model):
     def from_keras_hub_preset(cls, preset):
         """Loads a keras-hub GPT-2 preset (a name or a local preset folder)."""
         backbone = keras_hub.models.GPT2Backbone.from_preset(preset)
-        decoder = cls(
-            vocabulary_size=backbone.vocabulary_size,
-            num_layers=backbone.num_layers,
-            num_heads=backbone.num_heads,
-            hidden_dim=backbone.hidden_dim,
-            intermediate_dim=backbone.intermediate_dim,
-            max_sequence_length=backbone.max_sequence_length,
-            dropout=backbone.dropout,
-        )
+        decoder = cls(**{name: getattr(backbone, name) for name in BACKBONE_ARGUMENTS})
         decoder.backbone.set_weights(backbone.get_weights())
         return decoder
 
@@ -125,13 +123,4 @@ class GPT2Decoder(keras.Model):
         return self.backbone.embeddings_dropout(inputs_embeds + positions, training=training)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "max_sequence_length": self.max_sequence_length,
-            "dropout": self.dropout,
-        }
+        return {**super().get_config(), **{name: getattr(self, name) for name in BACKBONE_ARGUMENTS}}

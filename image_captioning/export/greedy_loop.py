@@ -9,9 +9,12 @@ import numpy as np
 class GreedyLoop:
     """Greedy captions from any runtime that implements `start` and `advance`.
 
-    Subclasses implement `start(pixels) -> (logits, caches)` and
-    `advance(token_ids, index, caches) -> (logits, caches)`, and call `__init__` with the export's
-    loop settings file (prefix_length, max_length, stop_tokens, caches).
+    Subclasses name their three files (`files`: loop settings, encoder, decoder step), open a graph
+    file with `open_graph(path)`, and implement `start(pixels) -> (logits, caches)` and
+    `advance(token_ids, index, caches) -> (logits, caches)` on `self.encoder` and `self.step`.
+
+    Args:
+        path: the export folder, holding the three `files`.
 
     Example:
     ```python
@@ -19,9 +22,15 @@ class GreedyLoop:
     ```
     """
 
-    def __init__(self, config_path):
-        self.config = json.loads(Path(config_path).read_text())
+    files: tuple[str, str, str]  # loop settings (prefix_length, max_length, stop_tokens, caches), encoder, step
+
+    def __init__(self, path):
+        path = Path(path)
+        config_file, encoder_file, step_file = self.files
+        self.config = json.loads((path / config_file).read_text())
         self.cache_names = [f"cache_{i}" for i in range(self.config["caches"])]
+        self.encoder = self.open_graph(path / encoder_file)
+        self.step = self.open_graph(path / step_file)
 
     def generate(self, pixels):
         """Token ids per image (stop token included), as `CaptionGenerator`'s greedy search gives them."""

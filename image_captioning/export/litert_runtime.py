@@ -1,7 +1,5 @@
 """Greedy captioning with the two LiteRT models of `litert_graphs`, on `ai-edge-litert` and NumPy only."""
 
-from pathlib import Path
-
 import numpy as np
 
 from image_captioning.export.greedy_loop import GreedyLoop
@@ -9,25 +7,20 @@ from image_captioning.export.litert_graphs import CONFIG_FILE, ENCODER_FILE, STE
 
 
 class LiteRtGreedyCaptioner(GreedyLoop):
-    """Runs `encoder.tflite` once and `decoder_step.tflite` per token (see `GreedyLoop`).
+    """`GreedyLoop` on the LiteRT interpreter, over a folder written by `ClipCap.export(path, format="litert")`.
 
-    Args:
-        path: a folder written by `ClipCap.export(path, format="litert")`.
+    `encoder.tflite` runs once and `decoder_step.tflite` once per token, each through a signature runner that
+    takes and returns dicts of named arrays.
 
-    Example:
-    ```python
-    captioner = LiteRtGreedyCaptioner("exports/clipcap-litert")
-    token_ids = captioner.generate(pixels)   # pixels: (N, R, R, 3) CLIP-preprocessed float32
-    ```
+    Example: `LiteRtGreedyCaptioner("exports/clipcap-litert").generate(pixels)` gives token ids per image.
     """
 
-    def __init__(self, path):
+    files = (CONFIG_FILE, ENCODER_FILE, STEP_FILE)
+
+    def open_graph(self, path):
         from ai_edge_litert.interpreter import Interpreter
 
-        path = Path(path)
-        super().__init__(path / CONFIG_FILE)
-        self.encoder = Interpreter(model_path=str(path / ENCODER_FILE)).get_signature_runner()
-        self.step = Interpreter(model_path=str(path / STEP_FILE)).get_signature_runner()
+        return Interpreter(model_path=str(path)).get_signature_runner()
 
     def start(self, pixels):
         outputs = self.encoder(pixels=np.asarray(pixels, np.float32))

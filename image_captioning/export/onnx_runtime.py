@@ -1,7 +1,5 @@
 """Greedy captioning with the two ONNX graphs of `onnx_graphs`, on onnxruntime and NumPy only."""
 
-from pathlib import Path
-
 import numpy as np
 
 from image_captioning.export.greedy_loop import GreedyLoop
@@ -9,26 +7,20 @@ from image_captioning.export.onnx_graphs import CONFIG_FILE, ENCODER_FILE, STEP_
 
 
 class OnnxGreedyCaptioner(GreedyLoop):
-    """Runs `encoder.onnx` once and `decoder_step.onnx` per token (see `GreedyLoop`).
+    """`GreedyLoop` on onnxruntime: `encoder.onnx` once, then `decoder_step.onnx` per token.
 
     Args:
         path: a folder written by `ClipCap.export(path, format="onnx")`.
 
-    Example:
-    ```python
-    captioner = OnnxGreedyCaptioner("exports/clipcap-onnx")
-    token_ids = captioner.generate(pixels)   # pixels: (N, R, R, 3) CLIP-preprocessed float32
-    ```
+    Example: `OnnxGreedyCaptioner("exports/clipcap-onnx").generate(pixels)` gives token ids per image.
     """
 
-    def __init__(self, path):
+    files = (CONFIG_FILE, ENCODER_FILE, STEP_FILE)
+
+    def open_graph(self, path):
         import onnxruntime
 
-        path = Path(path)
-        super().__init__(path / CONFIG_FILE)
-        providers = ["CPUExecutionProvider"]
-        self.encoder = onnxruntime.InferenceSession(str(path / ENCODER_FILE), providers=providers)
-        self.step = onnxruntime.InferenceSession(str(path / STEP_FILE), providers=providers)
+        return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     def start(self, pixels):
         logits, *caches = self.encoder.run(["logits"] + self.cache_names, {"pixels": np.asarray(pixels, np.float32)})

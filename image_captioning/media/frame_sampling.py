@@ -85,6 +85,11 @@ class SampledFrame:
     end: float
     frame_index: int
 
+    @classmethod
+    def still(cls, image: np.ndarray) -> SampledFrame:
+        """A still image as a one-frame sample at time zero."""
+        return cls(image, 0.0, 0.0, 0.0, 0)
+
 
 def uniform_frames(reader, sampling: FrameSampling) -> list[SampledFrame]:
     duration = reader.info.reported_duration

@@ -34,7 +34,7 @@ from image_captioning.media.sources import WorkItem, expand_inputs
 from image_captioning.media.video_reader import VideoReader
 from image_captioning.pipeline.frames import PLACEHOLDER_ITEM, EncodedBatch, Frame, ItemState, element_signature, mean_frame_embedding
 from image_captioning.pipeline.stats import PipelineStats
-from image_captioning.pipeline.threads import StageThread, Stopped, StopSignal, acquire, get, put
+from image_captioning.pipeline.threads import StageThread, Stopped, StopSignal, acquire, consume, get, put
 from image_captioning.results import Caption, ImageResult, ItemError, VideoResult
 
 _END = object()  # end-of-stream sentinel passed between stages
@@ -113,11 +113,7 @@ class PipelineRun:
         self.stats.observe(name, q.qsize())
 
     def _decode_loop(self) -> None:
-        while True:
-            item = get(self.work_queue, self.signal)
-            if item is _END:
-                break
-            self._decode_item(item)
+        consume(self.work_queue, self.signal, _END, self._decode_item)
         with self.lock:
             self.decoders_left -= 1
             last = self.decoders_left == 0
@@ -189,11 +185,8 @@ class PipelineRun:
         with self.lock:
             self.frames_in_flight += 1
             self.stats.observe("frames_in_flight", self.frames_in_flight)
-        if isinstance(decoded, SampledFrame):
-            frame = Frame(decoded.image, item_index, slot, total, decoded.timestamp, decoded.start, decoded.end,
-                          decoded.frame_index)
-        else:
-            frame = Frame(decoded, item_index, slot, total)
+        sampled = decoded if isinstance(decoded, SampledFrame) else SampledFrame.still(decoded)
+        frame = Frame(item_index, slot, total, sampled)
         self._put(self.frame_queue, frame, "frame_queue")
 
     def _frame_stream(self) -> Iterator[dict]:
@@ -267,11 +260,7 @@ class PipelineRun:
         self._put(self.embed_queue, _END, "embed_queue")
 
     def _caption_loop(self) -> None:
-        while True:
-            batch = get(self.embed_queue, self.signal)
-            if batch is _END:
-                break
-            self._caption_batch(batch)
+        consume(self.embed_queue, self.signal, _END, self._caption_batch)
         self._put(self.result_queue, _END, "result_queue")
 
     def _caption_batch(self, batch: EncodedBatch) -> None:

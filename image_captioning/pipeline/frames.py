@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from image_captioning.media.frame_sampling import SampledFrame
 from image_captioning.results import Caption, VideoSegment
 
 PLACEHOLDER_ITEM = -1  # item index of the filler rows that complete a partial batch
@@ -16,41 +17,30 @@ class Frame:
     """One decoded image or sampled video frame on its way to the encoder.
 
     Args:
-        image: uint8 RGB (H, W, 3).
         item_index: position of the input it belongs to.
         slot: position of the frame within its item.
         total: frames of the item, known on its last frame; -1 before.
-        timestamp, start, end: for video frames, the frame's time and the span it stands for (seconds).
-        frame_index: for video frames, the index of the decoded frame.
+        sampled: the pixels, and for a video frame its time, span and index (`SampledFrame.still` for an image).
 
     Example:
-        >>> Frame(np.zeros((4, 4, 3), np.uint8), item_index=0, slot=0, total=1).to_element()["total"]
+        >>> Frame(0, slot=0, total=1, sampled=SampledFrame.still(np.zeros((4, 4, 3), np.uint8))).to_element()["total"]
         1
     """
 
-    image: np.ndarray
     item_index: int
     slot: int
     total: int
-    timestamp: float = 0.0
-    start: float = 0.0
-    end: float = 0.0
-    frame_index: int = 0
+    sampled: SampledFrame
 
     @classmethod
     def placeholder(cls) -> Frame:
-        return cls(np.zeros((1, 1, 3), np.uint8), PLACEHOLDER_ITEM, -1, -1)
+        return cls(PLACEHOLDER_ITEM, -1, -1, SampledFrame.still(np.zeros((1, 1, 3), np.uint8)))
 
     def to_element(self) -> dict:
         """The frame as a tf.data element (see `element_signature`)."""
-        return {
-            "image": self.image,
-            "item_index": self.item_index,
-            "slot": self.slot,
-            "total": self.total,
-            "times": np.array([self.timestamp, self.start, self.end], np.float64),
-            "frame_index": self.frame_index,
-        }
+        s = self.sampled
+        return dict(image=s.image, item_index=self.item_index, slot=self.slot, total=self.total,
+                    times=np.array([s.timestamp, s.start, s.end], np.float64), frame_index=s.frame_index)
 
 
 def element_signature():

@@ -77,6 +77,12 @@ def get(q: queue.Queue, signal: StopSignal, timeout: float | None = None):
                 raise
 
 
+def consume(q: queue.Queue, signal: StopSignal, end, handle) -> None:
+    """Calls `handle(item)` for each item taken from `q` until the sentinel `end` arrives."""
+    while (item := get(q, signal)) is not end:
+        handle(item)
+
+
 def acquire(semaphore: threading.Semaphore, signal: StopSignal) -> None:
     """`semaphore.acquire()` that raises `Stopped` instead of blocking past a stop."""
     while not semaphore.acquire(timeout=POLL_S):

@@ -13,9 +13,9 @@ import struct
 
 import numpy as np
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from image_captioning.serving.errors import RequestError
+from image_captioning.serving.route_table import route_table
 from image_captioning.serving.request_inputs import decode_base64, parse_json, read_body
 
 INPUT_NAME = "IMAGES"
@@ -169,13 +169,14 @@ async def infer(request):
     return infer_response(document, name, await state.caption(images))
 
 
-ROUTES = [
-    Route("/v2", server_metadata, methods=["GET"]),
-    Route("/v2/health/live", server_live, methods=["GET"]),
-    Route("/v2/health/ready", server_ready, methods=["GET"]),
-    Route("/v2/models/{model}", model_metadata, methods=["GET"]),
-    Route("/v2/models/{model}/versions/{version}", model_metadata, methods=["GET"]),
-    Route("/v2/models/{model}/ready", model_ready, methods=["GET"]),
-    Route("/v2/models/{model}/infer", infer, methods=["POST"]),
-    Route("/v2/models/{model}/versions/{version}/infer", infer, methods=["POST"]),
-]
+ROUTES = route_table(
+    get={
+        "/v2": server_metadata,
+        "/v2/health/live": server_live,
+        "/v2/health/ready": server_ready,
+        "/v2/models/{model}": model_metadata,
+        "/v2/models/{model}/versions/{version}": model_metadata,
+        "/v2/models/{model}/ready": model_ready,
+    },
+    post={"/v2/models/{model}/infer": infer, "/v2/models/{model}/versions/{version}/infer": infer},
+)

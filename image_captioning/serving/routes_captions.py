@@ -9,12 +9,12 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from image_captioning.media.extensions import VIDEO_EXTENSIONS
 from image_captioning.outputs.subtitles import srt_text, vtt_text
 from image_captioning.serving.errors import RequestError
 from image_captioning.serving.media_paths import resolve_media_path
+from image_captioning.serving.route_table import route_table
 from image_captioning.serving.request_inputs import form_files, image_inputs, media_type, parse_json, read_body
 
 VIDEO_TYPES = {"video/mp4": ".mp4", "video/x-msvideo": ".avi", "video/avi": ".avi", "video/quicktime": ".mov",
@@ -121,10 +121,7 @@ async def metrics(request):
     return Response(body, media_type=content_type)
 
 
-ROUTES = [
-    Route("/v1/captions", caption_images, methods=["POST"]),
-    Route("/v1/videos", caption_video, methods=["POST"]),
-    Route("/healthz", live, methods=["GET"]),
-    Route("/readyz", ready, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
-]
+ROUTES = route_table(
+    get={"/healthz": live, "/readyz": ready, "/metrics": metrics},
+    post={"/v1/captions": caption_images, "/v1/videos": caption_video},
+)

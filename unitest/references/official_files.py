@@ -11,22 +11,14 @@ TEXT_TINY = {"max_sequence_length": 12, "vocabulary_size": 50, "hidden_dim": 64,
 TEXT_REAL = {"max_sequence_length": 77, "vocabulary_size": 49408, "hidden_dim": 512, "num_layers": 12, "num_heads": 8}
 
 CLIP_CONFIGS = {
-    ("mlp", True): {
-        "type": "vit", "input_resolution": 32, "patch_size": 8, "hidden_dim": 128, "num_layers": 2, "num_heads": 2,
-        "output_dim": 32,
-    },
-    ("transformer", True): {
-        "type": "resnet", "stackwise_num_blocks": (1, 1, 1, 1), "output_dim": 48, "num_heads": 4,
-        "input_resolution": 64, "stem_filters": 8,
-    },
-    ("mlp", False): {
-        "type": "vit", "input_resolution": 224, "patch_size": 32, "hidden_dim": 768, "num_layers": 12, "num_heads": 12,
-        "output_dim": 512,
-    },
-    ("transformer", False): {
-        "type": "resnet", "stackwise_num_blocks": (4, 6, 10, 6), "output_dim": 640, "num_heads": 40,
-        "input_resolution": 288, "stem_filters": 80,
-    },
+    ("mlp", True): dict(type="vit", input_resolution=32, patch_size=8, hidden_dim=128, num_layers=2, num_heads=2,
+                        output_dim=32),
+    ("transformer", True): dict(type="resnet", stackwise_num_blocks=(1, 1, 1, 1), output_dim=48, num_heads=4,
+                                input_resolution=64, stem_filters=8),
+    ("mlp", False): dict(type="vit", input_resolution=224, patch_size=32, hidden_dim=768, num_layers=12, num_heads=12,
+                         output_dim=512),
+    ("transformer", False): dict(type="resnet", stackwise_num_blocks=(4, 6, 10, 6), output_dim=640, num_heads=40,
+                                 input_resolution=288, stem_filters=80),
 }
 
 
