@@ -2,8 +2,9 @@
 official `generate2` / `generate_beam` algorithms in PyTorch (batch 1, no cache).
 
 Model: random-weight official ClipCap, MLP mapper (prefix 10, ViT-B/32 512-d input) + GPT-2 124M;
-inputs: 8 random CLIP embeddings. Greedy runs the official default length (67 tokens), beam search
-(beam 5) 30 tokens to keep the PyTorch side's run time reasonable. Stop token "." as officially.
+inputs: 4 random CLIP embeddings. Greedy runs the official default length (67 tokens), beam search
+(beam 5) 20 tokens: the official algorithms recompute the whole sequence at every step, so the PyTorch
+side dominates this file's run time, and the suite must stay under 15 minutes on 2 cores. Stop token "." as officially.
 
 Random weights make near-ties likely. Where our tokens differ from the reference's, the test
 replays the reference's own tokens through our model and requires that, at the first differing
@@ -24,9 +25,9 @@ from unitest.references.official_decoding import official_generate2, official_ge
 
 pytestmark = pytest.mark.real_size
 
-NUM_INPUTS = 8
+NUM_INPUTS = 4
 GREEDY_LENGTH = 67
-BEAM_LENGTH = 30
+BEAM_LENGTH = 20
 NUM_BEAMS = 5
 STOP = 13
 NEAR_TIE = 1e-4
