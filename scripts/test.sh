@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 export TF_CPP_MIN_LOG_LEVEL=2
-python -m pytest -q --durations=15 unitest
-KERAS_BACKEND=jax python -m pytest -q -m "not real_size" unitest/test_clipcap_tiny.py unitest/test_clip_tiny.py unitest/test_gpt2_tiny.py unitest/test_model_configs.py unitest/test_generation.py
+# Two workers, one test file each at a time: XLA compiles on one core, so one worker alone leaves the other idle.
+python -m pytest -q --durations=15 -n 2 --dist loadfile unitest
+KERAS_BACKEND=jax python -m pytest -q -n 2 --dist loadfile -m "not real_size" unitest/test_clipcap_tiny.py unitest/test_clip_tiny.py unitest/test_gpt2_tiny.py unitest/test_model_configs.py unitest/test_generation.py
