@@ -132,19 +132,10 @@ class Torch:
 
 
 def build(device, tokens, seed=0):
-    from custom_architectures.clip import CLIP_CONFIGS
-    from image_captioning.converters.clipcap import convert_clipcap
-    from image_captioning.converters.openai_clip import convert_openai_clip_image_encoder
-    from unitest.references.clipcap_official import make_reference_clipcap, official_state_dict
-    from unitest.references.clipcap_official import state_dict_numpy as clipcap_numpy
-    from unitest.references.openai_clip import build_openai_clip
-    from unitest.references.openai_clip import state_dict_numpy as clip_numpy
+    from unitest.references.real_size_clipcap import real_size_vit_b32_clipcap
 
-    clipcap = make_reference_clipcap("mlp", seed=seed)
-    visual = build_openai_clip(CLIP_CONFIGS["ViT-B/32"], seed=seed)
-    encoder = convert_openai_clip_image_encoder(clip_numpy(visual))
-    model = convert_clipcap(clipcap_numpy(official_state_dict(clipcap)), image_encoder=encoder)
-    return Torch(clipcap.eval(), visual.visual.eval(), device, tokens), model
+    clipcap, clip, model = real_size_vit_b32_clipcap(seed)
+    return Torch(clipcap, clip.visual.eval(), device, tokens), model
 
 
 def make_cases(args, reference, generators, images, clip):
