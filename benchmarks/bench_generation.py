@@ -259,6 +259,13 @@ def main():
         print(f"{name:<22}" + "".join(f" {cell:>21}" for cell in cells))
 
     print()
+    print("captions per second, median over rounds")
+    print(f"{'case':<22}" + "".join(f" {side:>12}" for side in side_names))
+    for name, _, sides in cases:
+        cells = [seconds.get((name, side)) for side in side_names]
+        print(f"{name:<22}" + "".join(f" {1 / statistics.median(v):>12.1f}" if v else f" {'':>12}" for v in cells))
+
+    print()
     print("ratios (the other side's time / ours), taken within each round: median (min-max)")
     ratio_columns = [(other, mine) for mine in generators for other in ("HF cached", "official")]
     header = f"{'case':<22}" + "".join(f" {other + ' / ' + mine:>26}" for other, mine in ratio_columns)
