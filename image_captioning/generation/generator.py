@@ -49,7 +49,7 @@ class CaptionGenerator:
             lean single-token step; "stacked": `GPT2Decoder.call_with_cache` at every step.
         lm_head_parts: the vocabulary slices the logits product is split into, computed side by
             side (same values). "auto" (default): 2 in TensorFlow's plain graphs (fewer than
-            `xla_min_rows` rows), where a product with one row runs on one thread; 1 elsewhere.
+            `xla_min_rows` rows), where a product with one row keeps about one core busy; 1 elsewhere.
         compute_dtype: None (default) runs the model as it is (float32: the parity-tested path).
             "bfloat16" decodes with bfloat16 copies of the mapper, GPT-2 and CLIP weights: half
             the memory traffic and, on CPUs with AMX / AVX512-BF16 under TensorFlow's oneDNN

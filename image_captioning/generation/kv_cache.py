@@ -19,8 +19,8 @@ def lm_head_logits(decoder, hidden, parts=1):
     """float32 next-token logits (R, V) of final-norm hidden states (R, D).
 
     With `parts` > 1 the tied-embedding product runs as `parts` independent products over slices
-    of the vocabulary, concatenated: TensorFlow computes a product with one row (a matrix-vector
-    product) on one thread, while independent ops of a graph run side by side on its inter-op
+    of the vocabulary, concatenated: TensorFlow's product with one row (a matrix-vector product)
+    keeps about one core busy, while independent ops of a graph run side by side on its inter-op
     threads. Every logit is the same dot product either way, so the values do not change.
     """
     if parts == 1:
@@ -28,7 +28,10 @@ def lm_head_logits(decoder, hidden, parts=1):
     embeddings = decoder.backbone.token_embedding.embeddings
     vocabulary = ops.shape(embeddings)[0]
     bounds = [vocabulary * i // parts for i in range(parts + 1)]
-    slices = [ops.matmul(hidden, ops.transpose(embeddings[start:stop])) for start, stop in zip(bounds, bounds[1:])]
+    slices = [
+        ops.matmul(hidden, ops.transpose(ops.cast(embeddings[start:stop], hidden.dtype)))
+        for start, stop in zip(bounds, bounds[1:])
+    ]
     return ops.cast(ops.concatenate(slices, axis=-1), "float32")
 
 
