@@ -17,9 +17,6 @@ from image_captioning.generation.search import decode_beams, decode_sequences
 from image_captioning.results import Caption
 
 DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32)
-# Vocabulary slices of the logits product in TensorFlow's plain graphs (small batches): two, one
-# per core of the 2-core machines measured (issue 13: 8.8 -> 5.3 ms for the product at batch 1).
-SMALL_BATCH_LM_HEAD_PARTS = 2
 CACHED_FORWARDS = {"per_layer": LayerCacheForward, "stacked": CachedForward}
 
 
@@ -48,8 +45,8 @@ class CaptionGenerator:
         cache_layout: "per_layer" (default): one key and one value cache per layer, updated by a
             lean single-token step; "stacked": `GPT2Decoder.call_with_cache` at every step.
         lm_head_parts: the vocabulary slices the logits product is split into, computed side by
-            side (same values). "auto" (default): 2 in TensorFlow's plain graphs (fewer than
-            `xla_min_rows` rows), where a product with one row keeps about one core busy; 1 elsewhere.
+            side (same values). 1 (default): on the loaded 2-core machine of issue 13, 2 slices
+            made greedy batch 1 about 6 % slower (three alternating A/B runs, medians 0.92-0.96).
         compute_dtype: None (default) runs the model as it is (float32: the parity-tested path).
             "bfloat16" decodes with bfloat16 copies of the mapper, GPT-2 and CLIP weights: half
             the memory traffic and, on CPUs with AMX / AVX512-BF16 under TensorFlow's oneDNN
@@ -78,7 +75,7 @@ class CaptionGenerator:
         jit_compile="auto",
         xla_min_rows=4,
         cache_layout="per_layer",
-        lm_head_parts="auto",
+        lm_head_parts=1,
         compute_dtype=None,
         **defaults,
     ):
@@ -115,8 +112,8 @@ class CaptionGenerator:
         if cache_layout not in CACHED_FORWARDS:
             raise ValueError(f"cache_layout must be one of {sorted(CACHED_FORWARDS)}, got {cache_layout!r}.")
         self.cache_layout = cache_layout
-        if lm_head_parts != "auto" and (not isinstance(lm_head_parts, int) or lm_head_parts < 1):
-            raise ValueError(f"lm_head_parts must be 'auto' or an integer >= 1, got {lm_head_parts!r}.")
+        if not isinstance(lm_head_parts, int) or lm_head_parts < 1:
+            raise ValueError(f"lm_head_parts must be an integer >= 1, got {lm_head_parts!r}.")
         self.lm_head_parts = lm_head_parts
         self.defaults = GenerationConfig(**defaults)
         self.trace_counts = collections.Counter()
@@ -202,12 +199,6 @@ class CaptionGenerator:
             return rows >= self.xla_min_rows
         return self.jit_compile
 
-    def _lm_head_parts(self, rows):
-        if self.lm_head_parts != "auto":
-            return self.lm_head_parts
-        plain_graph = keras.config.backend() == "tensorflow" and not self._use_xla(rows)
-        return SMALL_BATCH_LM_HEAD_PARTS if plain_graph else 1
-
     def _function(self, key, make, layers, jit):
         if key not in self._compiled:
             self._compiled[key] = compile_function(make(key), layers, jit_compile=jit)
@@ -230,9 +221,9 @@ class CaptionGenerator:
         return encode
 
     def _decode_fn(self, key):
-        strategy, bucket, copies, max_length, use_cache = key[1:]
+        strategy, _, copies, max_length, use_cache = key[1:]
         if use_cache:
-            forward = CACHED_FORWARDS[self.cache_layout](self.decoder, self._lm_head_parts(bucket * copies))
+            forward = CACHED_FORWARDS[self.cache_layout](self.decoder, self.lm_head_parts)
         else:
             forward = UncachedForward(self.decoder)
 
