@@ -1,23 +1,34 @@
-"""Caption generation speed: ours vs the official ClipCap algorithm vs Hugging Face PyTorch cached.
+"""Caption generation speed: ours vs the official ClipCap algorithm vs Hugging Face PyTorch cached,
+with ratios that hold still under noise and the floor that this CPU's matrix products set.
 
-    python benchmarks/bench_generation.py            # one command, ~3-4 minutes on 2 CPU cores
+    python benchmarks/bench_generation.py                 # 5 rounds, ~4 minutes on 2 CPU cores
+    python benchmarks/bench_generation.py --quick         # smoke run: 2 rounds, 4 tokens, batch 1 and 4
+    python benchmarks/bench_generation.py --threads 2 --rounds 7
+    KERAS_BACKEND=jax python benchmarks/bench_generation.py --torch-device cuda --batches 1,32,256 \\
+        --no-official        # on a GPU: see benchmarks/gpu/run_generation_bench.sh
 
-Everything runs side by side in this one process on this machine, with random weights at real
-sizes: CLIP ViT-B/32 (OpenAI's PyTorch `clip/model.py` and our Keras port of the same weights),
-the official ClipCap MLP mapper (prefix 10) and GPT-2 124M. Every side generates exactly 20
-tokens (no stop token), so all do equal work:
+Everything runs side by side in this one process, with random weights at real sizes: CLIP ViT-B/32
+(OpenAI's PyTorch `clip/model.py` and our Keras port of the same weights), the official ClipCap MLP
+mapper (prefix 10) and GPT-2 124M. Every side generates exactly `--tokens` tokens (no stop token),
+so all do equal work:
 
 - ours: `CaptionGenerator` (Keras on the current backend; compiled, batched, KV-cached), in
-  float32 (the parity-tested path) and with `compute_dtype="bfloat16"` (oneDNN/AMX kernels);
+  float32 (the parity-tested path) and with `compute_dtype="bfloat16"`;
 - official: the official `generate2` / `generate_beam` algorithms in PyTorch (batch 1, GPT-2
   re-run over the whole sequence at every step, no cache); its per-image cost does not depend on
-  how many images there are, so batch-32 rows reuse the batch-1 per-image time;
+  the batch, so larger batches reuse the batch-1 per-image time;
 - HF cached: Hugging Face `GPT2LMHeadModel.generate` from prefix embeddings, KV cache, batched.
 
-Figures are medians over `--repeats` timed calls (after one untimed warm-up call) in ms per image;
-all sides are timed in turns, so that load from other processes (this machine is shared) hits
-them alike; the official algorithm is timed on batch-1 rows and its per-image time reused for the
-batch-32 rows.
+Noise control: PyTorch and TensorFlow get the same intra-op and inter-op thread counts
+(`--threads`, default: all cores). After one untimed warm-up call of everything, each round times
+every side once per case, the sides in alternating order (reversed every other round), and
+measures each framework's float32 GEMM rate. A ratio (e.g. HF / ours) is taken within each round,
+and the min / median / max over rounds are printed, beside the CPU model, core count and load
+average (at the start and in every round).
+
+The floor: the matrix-product FLOPs of ViT-B/32 + mapper + `--tokens` cached GPT-2 tokens per
+image (see `benchmarks/floor.py` for the formula) divided by the best measured GEMM rate; no
+batch-32 implementation on this CPU can be faster than that.
 """
 
 import argparse
@@ -31,193 +42,277 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from custom_architectures.clip import CLIP_CONFIGS  # noqa: E402
-from image_captioning.converters.clipcap import convert_clipcap  # noqa: E402
-from image_captioning.converters.openai_clip import convert_openai_clip_image_encoder  # noqa: E402
-from image_captioning.generation import CaptionGenerator  # noqa: E402
-from unitest.references.clipcap_official import make_reference_clipcap, official_state_dict  # noqa: E402
-from unitest.references.clipcap_official import state_dict_numpy as clipcap_numpy  # noqa: E402
-from unitest.references.official_decoding import official_generate2, official_generate_beam  # noqa: E402
-from unitest.references.openai_clip import build_openai_clip  # noqa: E402
-from unitest.references.openai_clip import state_dict_numpy as clip_numpy  # noqa: E402
-
-TOKENS = 20
-BATCH = 32
 BEAMS = 5
-TARGETS_MS = {"end to end, batch 32": 65.0, "end to end, batch 1": 450.0, "beam 5, batch 1": 600.0}
+# The issue's targets, on the median over rounds: ours float32 vs HF cached, and vs the floor.
+HF_TARGETS = {"end to end, batch 1": 1.3, "beam 5, batch 1": 2.0, "end to end, batch 32": 1.5}
+FLOOR_TARGET = 1.5  # end to end, batch 32: at most this many times the floor
 
 
-def interleaved(functions, repeats, warmup=None):
-    """Median time of each function, timed in turns (one warm-up call each first, except for
-    `functions[warmup:]`, which need none: the official algorithm has nothing to warm up)."""
-    for function in functions[:warmup]:
-        function()
-    times = [[] for _ in functions]
-    for _ in range(repeats):
-        for function, bucket in zip(functions, times):
-            started = time.perf_counter()
-            function()
-            bucket.append(time.perf_counter() - started)
-    return [statistics.median(bucket) for bucket in times]
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="intra- and inter-op threads, every side")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (>= 5 for ratios worth reading)")
+    parser.add_argument("--tokens", type=int, default=20, help="tokens generated per caption (forced)")
+    parser.add_argument("--batches", default="1,32", help="comma-separated batch sizes (greedy and end to end)")
+    parser.add_argument("--gemm-size", type=int, default=2048, help="side of the square GEMM measured")
+    parser.add_argument("--torch-device", default="cpu", help="device of the PyTorch sides (cuda on a GPU)")
+    parser.add_argument("--no-official", action="store_true", help="skip the (slow, uncached) official algorithm")
+    parser.add_argument("--no-bf16", action="store_true", help="skip ours in bfloat16")
+    parser.add_argument("--no-beam", action="store_true", help="skip beam search")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 2 rounds, 4 tokens, batches 1 and 4, GEMM 512, no official algorithm")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.tokens, args.batches, args.gemm_size, args.no_official = 2, 4, "1,4", 512, True
+    args.batches = sorted({int(b) for b in args.batches.split(",")})
+    if args.rounds < 1 or args.threads < 1 or args.tokens < 1 or args.batches[0] < 1:
+        parser.error("--rounds, --threads, --tokens and --batches must be positive.")
+    return args
+
+
+def spread(values, digits=2):
+    """'median (min-max)' of a list of numbers."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 class Torch:
     """The PyTorch sides: official algorithms (batch 1, no cache) and HF generate (cached)."""
 
-    def __init__(self, clipcap, visual):
-        self.clipcap = clipcap
-        self.visual = visual
+    def __init__(self, clipcap, visual, device, tokens):
+        import torch
 
-    @torch.no_grad()
+        self.torch = torch
+        self.device = torch.device(device)
+        self.clipcap = clipcap.to(self.device)
+        self.visual = visual.to(self.device)
+        self.tokens = tokens
+
+    def _done(self, output):
+        """Outputs come back to the host, as ours do (and CUDA work is finished)."""
+        return output.cpu() if hasattr(output, "cpu") else output
+
     def encode(self, images):
-        return self.visual(torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))))
+        with self.torch.no_grad():
+            pixels = self.torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).to(self.device)
+            return self.visual(pixels)
 
-    @torch.no_grad()
     def prefix(self, clip):
-        return self.clipcap.prefix_embeddings(torch.as_tensor(clip, dtype=torch.float32))
+        return self.clipcap.prefix_embeddings(self.torch.as_tensor(clip, dtype=self.torch.float32, device=self.device))
 
-    @torch.no_grad()
     def official(self, clip, beam=False):
+        from unitest.references.official_decoding import official_generate2, official_generate_beam
+
         outputs = []
-        for row in torch.as_tensor(clip, dtype=torch.float32):
-            prefix = self.prefix(row[None])
-            if beam:
-                outputs.append(official_generate_beam(self.clipcap.gpt, prefix, BEAMS, TOKENS, stop_token_index=None))
-            else:
-                outputs.append(official_generate2(self.clipcap.gpt, prefix, TOKENS, stop_token_index=None))
+        with self.torch.no_grad():
+            for row in self.torch.as_tensor(clip, dtype=self.torch.float32, device=self.device):
+                prefix = self.prefix(row[None])
+                if beam:
+                    outputs.append(official_generate_beam(self.clipcap.gpt, prefix, BEAMS, self.tokens, stop_token_index=None))
+                else:
+                    outputs.append(official_generate2(self.clipcap.gpt, prefix, self.tokens, stop_token_index=None))
         return outputs
 
-    @torch.no_grad()
     def hf(self, clip, beam=False):
-        prefix = self.prefix(clip)
-        options = dict(num_beams=BEAMS, num_return_sequences=BEAMS, early_stopping=False) if beam else {}
-        return self.clipcap.gpt.generate(
-            inputs_embeds=prefix,
-            attention_mask=torch.ones(prefix.shape[:2], dtype=torch.long),
-            max_new_tokens=TOKENS,
-            min_new_tokens=TOKENS,
-            do_sample=False,
-            use_cache=True,
-            pad_token_id=0,
-            **options,
-        )
+        with self.torch.no_grad():
+            prefix = self.prefix(clip)
+            options = dict(num_beams=BEAMS, num_return_sequences=BEAMS, early_stopping=False) if beam else {}
+            return self._done(self.clipcap.gpt.generate(
+                inputs_embeds=prefix,
+                attention_mask=self.torch.ones(prefix.shape[:2], dtype=self.torch.long, device=self.device),
+                max_new_tokens=self.tokens,
+                min_new_tokens=self.tokens,
+                do_sample=False,
+                use_cache=True,
+                pad_token_id=0,
+                **options,
+            ))
+
+    def end_to_end(self, images):
+        return self.hf(self.encode(images))
 
 
-def build(seed=0):
-    clipcap = make_reference_clipcap("mlp", seed=seed)
-    visual = build_openai_clip(CLIP_CONFIGS["ViT-B/32"], seed=seed)
-    encoder = convert_openai_clip_image_encoder(clip_numpy(visual))
-    model = convert_clipcap(clipcap_numpy(official_state_dict(clipcap)), image_encoder=encoder)
-    return Torch(clipcap, visual.visual.eval()), model
+def build(device, tokens, seed=0):
+    from unitest.references.real_size_clipcap import real_size_vit_b32_clipcap
+
+    clipcap, clip, model = real_size_vit_b32_clipcap(seed)
+    return Torch(clipcap, clip.visual.eval(), device, tokens), model
+
+
+def make_cases(args, reference, generators, images, clip):
+    """[(case name, batch, {side: function})]; a side missing from a case is not run there."""
+    greedy = dict(max_length=args.tokens, stop_tokens=())
+    beam = dict(greedy, strategy="beam", num_beams=BEAMS)
+    cases = []
+
+    def ours_sides(call):
+        return {name: (lambda g=g: call(g)) for name, g in generators.items()}
+
+    for batch in args.batches:
+        clip_b, images_b = clip[:batch], images[:batch]
+        sides = ours_sides(lambda g, c=clip_b: g.generate(c, **greedy))
+        sides["HF cached"] = lambda c=clip_b: reference.hf(c)
+        if batch == 1 and not args.no_official:
+            sides["official"] = lambda c=clip_b: reference.official(c)
+        cases.append((f"greedy, batch {batch}", batch, sides))
+    if not args.no_beam:
+        sides = ours_sides(lambda g: g.generate(clip[:1], **beam))
+        sides["HF cached"] = lambda: reference.hf(clip[:1], beam=True)
+        if not args.no_official:
+            sides["official"] = lambda: reference.official(clip[:1], beam=True)
+        cases.append(("beam 5, batch 1", 1, sides))
+    for batch in args.batches:
+        images_b = images[:batch]
+        sides = ours_sides(lambda g, i=images_b: g.caption_images(i, **greedy))
+        sides["HF cached"] = lambda i=images_b: reference.end_to_end(i)
+        if batch == 1 and not args.no_official:
+            sides["official"] = lambda i=images_b: reference.official(reference.encode(i).cpu().numpy())
+        cases.append((f"end to end, batch {batch}", batch, sides))
+    return cases
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count())
-    print(f"backend {keras.config.backend()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {TOKENS} tokens forced")
+    args = parse_args()
+    # Thread counts must be set before either framework runs an operation, so the project's
+    # modules (which build models) are imported after this.
+    import keras
+    import numpy as np
+    import torch
 
-    reference, model = build()
-    generator = CaptionGenerator(model)
-    fast = CaptionGenerator(model, compute_dtype="bfloat16")
+    from benchmarks.machine import describe_machine, keras_gemm_gflops, load_average, set_threads, torch_gemm_gflops
+
+    threads = set_threads(args.threads)
+    from benchmarks.floor import caption_flops
+    from image_captioning.generation import CaptionGenerator
+    from image_captioning.generation.generator import DEFAULT_BUCKETS
+
+    backend = keras.config.backend()
+    print(describe_machine())
+    print(f"backend {backend}, keras {keras.__version__}, torch {torch.__version__} on {args.torch_device}; {threads}")
+    print(f"{args.tokens} tokens forced, {args.rounds} rounds, batches {args.batches}", flush=True)
+
+    reference, model = build(args.torch_device, args.tokens)
+    buckets = sorted(set(DEFAULT_BUCKETS) | set(args.batches))
+    generators = {"ours f32": CaptionGenerator(model, batch_buckets=buckets)}
+    if not args.no_bf16:
+        generators["ours bf16"] = CaptionGenerator(model, batch_buckets=buckets, compute_dtype="bfloat16")
     rng = np.random.default_rng(0)
-    images = rng.standard_normal((BATCH, 224, 224, 3)).astype("float32")
-    clip = reference.encode(images).numpy()
-    ours_options = dict(max_length=TOKENS, stop_tokens=())
+    images = rng.standard_normal((max(args.batches), 224, 224, 3)).astype("float32")
+    clip = reference.encode(images).cpu().numpy()
+    cases = make_cases(args, reference, generators, images, clip)
 
-    # First compiled calls (tracing + compilation + one run), each its own shape.
+    # Warm-up: tracing and compilation (ours), first-call costs (PyTorch); timed for information.
     first = {}
-    for name, call in [
-        ("greedy, batch 1", lambda: generator.generate(clip[:1], **ours_options)),
-        ("greedy, batch 32", lambda: generator.generate(clip, **ours_options)),
-        ("beam 5, batch 1", lambda: generator.generate(clip[:1], strategy="beam", num_beams=BEAMS, **ours_options)),
-        ("CLIP, batch 1", lambda: generator.encode_images(images[:1])),
-        ("CLIP, batch 32", lambda: generator.encode_images(images)),
-        ("bf16 greedy, b 32", lambda: fast.generate(clip, **ours_options)),
-    ]:
-        started = time.perf_counter()
-        call()
-        first[name] = time.perf_counter() - started
+    for name, _, sides in cases:
+        for side, function in sides.items():
+            started = time.perf_counter()
+            function()
+            first[(name, side)] = time.perf_counter() - started
+    same_greedy = None
+    if not args.no_official:
+        ours_tokens = generators["ours f32"].generate(clip[:1], max_length=args.tokens, stop_tokens=())[0][0].token_ids
+        same_greedy = ours_tokens == reference.official(clip[:1])[0]
 
-    # Same tokens as the official algorithm (information; the parity tests check this properly).
-    same_greedy = generator.generate(clip[:1], **ours_options)[0][0].token_ids == reference.official(clip[:1])[0]
+    # Rounds: per case, every side once, in alternating order; GEMM rates of both frameworks.
+    seconds = {(name, side): [] for name, _, sides in cases for side in sides}
+    gemm = {"torch": [], backend: []}
+    loads = []
+    for round_index in range(args.rounds):
+        loads.append(load_average())
+        gemm_sides = [("torch", lambda: torch_gemm_gflops(args.gemm_size, device=args.torch_device)),
+                      (backend, lambda: keras_gemm_gflops(args.gemm_size))]
+        for name, measure in gemm_sides[:: 1 if round_index % 2 == 0 else -1]:
+            gemm[name].append(measure())
+        for name, batch, sides in cases:
+            order = list(sides.items())
+            for side, function in order[:: 1 if round_index % 2 == 0 else -1]:
+                started = time.perf_counter()
+                function()
+                seconds[(name, side)].append((time.perf_counter() - started) / batch)
+        load_text = "n/a" if loads[-1] is None else f"{loads[-1][0]:.2f}"
+        print(f"  round {round_index + 1}/{args.rounds} done (load average at its start {load_text})", flush=True)
 
-    rows = []
+    # The official algorithm's per-image time does not depend on the batch: batch 1's stands in.
+    for name, batch, sides in cases:
+        if batch > 1 and not args.no_official:
+            batch_one = name.replace(f"batch {batch}", "batch 1")
+            seconds[(name, "official")] = seconds.get((batch_one, "official"), [])
 
-    def row(name, batch, ours, hf, official):
-        """Times ours (float32, bfloat16), HF and (when given a function) the official algorithm in
-        turns, so that load from other processes on this shared machine hits all of them alike.
-        `official` is a function (batch 1) or the per-image seconds of an earlier row."""
-        functions = [lambda: ours(generator), lambda: ours(fast), hf]
-        if callable(official):
-            functions.append(official)
-        times = interleaved(functions, args.repeats, warmup=3)
-        official = times[3] if callable(official) else official
-        ours32, ours16, hf_time = (t / batch * 1e3 for t in times[:3])
-        rows.append((name, ours32, ours16, official * 1e3, hf_time))
-        print(f"  measured {name}", flush=True)
-        return official
-
-    official_greedy = row("greedy, batch 1", 1,
-                          lambda g: g.generate(clip[:1], **ours_options),
-                          lambda: reference.hf(clip[:1]),
-                          lambda: reference.official(clip[:1]))
-    row("greedy, batch 32", BATCH,
-        lambda g: g.generate(clip, **ours_options),
-        lambda: reference.hf(clip),
-        official_greedy)
-    row("beam 5, batch 1", 1,
-        lambda g: g.generate(clip[:1], strategy="beam", num_beams=BEAMS, **ours_options),
-        lambda: reference.hf(clip[:1], beam=True),
-        lambda: reference.official(clip[:1], beam=True))
-    official_e2e = row("end to end, batch 1", 1,
-                       lambda g: g.caption_images(images[:1], **ours_options),
-                       lambda: reference.hf(reference.encode(images[:1])),
-                       lambda: reference.official(reference.encode(images[:1]).numpy()))
-    row("end to end, batch 32", BATCH,
-        lambda g: g.caption_images(images, **ours_options),
-        lambda: reference.hf(reference.encode(images)),
-        official_e2e)
-    clip_times = interleaved(
-        [lambda: generator.encode_images(images), lambda: fast.encode_images(images), lambda: reference.encode(images)],
-        args.repeats,
-    )
-    clip_ours, clip_fast, clip_torch = (t / BATCH * 1e3 for t in clip_times)
-
-    # Retracing: every compiled function must have been traced exactly once across all calls.
-    retraced = {key: count for g in (generator, fast) for key, count in g.trace_counts.items() if count != 1}
-
+    side_names = list(generators) + ["official", "HF cached"]
     print()
-    header = (f"{'case (20 tokens)':<21} {'ours f32':>9} {'ours bf16':>9} {'official':>9} {'HF cached':>9}"
-              f" | {'off/f32':>7} {'HF/f32':>6} {'off/bf16':>8} {'HF/bf16':>7} | target (ms/img)")
-    print("ms per image")
+    print(describe_machine().replace("load average", "load average now"))
+    load_values = [load[0] for load in loads if load is not None]
+    if load_values:
+        print(f"1-min load average at the start of each round: {', '.join(f'{v:.2f}' for v in load_values)}")
+    print("float32 GEMM rate, GFLOP/s, median (min-max) over rounds, "
+          f"{args.gemm_size}x{args.gemm_size}x{args.gemm_size}: "
+          + ", ".join(f"{name} {spread(rates, 1)}" for name, rates in gemm.items()))
+    print()
+    print("ms per image, median (min-max) over rounds")
+    header = f"{'case':<22}" + "".join(f" {side:>21}" for side in side_names)
     print(header)
     print("-" * len(header))
-    for name, ours32, ours16, official, hf in rows:
-        target = TARGETS_MS.get(name)
-        verdict = "" if target is None else (
-            f"<= {target:.0f}: f32 {'met' if ours32 <= target else 'NOT met'}, bf16 {'met' if ours16 <= target else 'NOT met'}"
-        )
-        print(f"{name:<21} {ours32:>9.1f} {ours16:>9.1f} {official:>9.1f} {hf:>9.1f}"
-              f" | {official / ours32:>6.1f}x {hf / ours32:>5.2f}x {official / ours16:>7.1f}x {hf / ours16:>6.2f}x | {verdict}")
-    print(f"{'CLIP only, batch 32':<21} {clip_ours:>9.1f} {clip_fast:>9.1f} {'':>9} {clip_torch:>9.1f}"
-          f" | {'':>7} {clip_torch / clip_ours:>5.2f}x {'':>8} {clip_torch / clip_fast:>6.2f}x |")
+    for name, _, sides in cases:
+        cells = []
+        for side in side_names:
+            values = seconds.get((name, side))
+            cells.append(spread([v * 1e3 for v in values], 1) if values else "")
+        print(f"{name:<22}" + "".join(f" {cell:>21}" for cell in cells))
+
     print()
-    print("first compiled call (trace + compile + run), target <= 10 s:")
-    for name, seconds in first.items():
-        print(f"  {name:<18} {seconds:6.2f} s")
-    shapes = len(generator.trace_counts) + len(fast.trace_counts)
-    print(f"retraced functions after all calls: {retraced or 'none'} ({shapes} compiled shapes, each called 5+ times)")
-    print(f"ours greedy batch 1 tokens == official generate2 tokens: {same_greedy}")
-    _, ours32, ours16, official, hf = dict((r[0], r) for r in rows)["end to end, batch 32"]
-    for label, ours in (("float32", ours32), ("bfloat16", ours16)):
-        print(f"end to end batch 32, {label}: {official / ours:.1f}x official (target >= 25x), "
-              f"{hf / ours:.2f}x HF cached (target >= 2x)")
+    print("captions per second, median over rounds")
+    print(f"{'case':<22}" + "".join(f" {side:>12}" for side in side_names))
+    for name, _, sides in cases:
+        cells = [seconds.get((name, side)) for side in side_names]
+        print(f"{name:<22}" + "".join(f" {1 / statistics.median(v):>12.1f}" if v else f" {'':>12}" for v in cells))
+
+    print()
+    print("ratios (the other side's time / ours), taken within each round: median (min-max)")
+    ratio_columns = [(other, mine) for mine in generators for other in ("HF cached", "official")]
+    header = f"{'case':<22}" + "".join(f" {other + ' / ' + mine:>26}" for other, mine in ratio_columns)
+    print(header)
+    print("-" * len(header))
+    medians = {}
+    for name, _, sides in cases:
+        cells = []
+        for other, mine in ratio_columns:
+            theirs, ours = seconds.get((name, other)), seconds.get((name, mine))
+            if not theirs or not ours:
+                cells.append("")
+                continue
+            ratios = [t / o for t, o in zip(theirs, ours)]
+            medians[(name, other, mine)] = statistics.median(ratios)
+            cells.append(spread(ratios))
+        print(f"{name:<22}" + "".join(f" {cell:>26}" for cell in cells))
+
+    # The floor, from the best GEMM rate of the run (median over rounds of the faster framework).
+    flops = caption_flops(model.image_encoder, model.mapper, model.decoder, args.tokens)
+    total = sum(flops.values())
+    best_rate = max(statistics.median(rates) for rates in gemm.values())
+    floor_ms = total / (best_rate * 1e9) * 1e3
+    print()
+    print(f"floor: {total / 1e9:.2f} GFLOP per image ("
+          + ", ".join(f"{part} {value / 1e9:.2f}" for part, value in flops.items())
+          + f"), at {best_rate:.1f} GFLOP/s -> {floor_ms:.1f} ms per image")
+    largest = f"end to end, batch {args.batches[-1]}"
+    for side in generators:
+        values = seconds[(largest, side)]
+        ratios = [v * 1e3 / floor_ms for v in values]
+        print(f"  {largest}, {side}: {statistics.median(values) * 1e3:.1f} ms per image = {spread(ratios)} x the floor"
+              + (f" (target <= {FLOOR_TARGET}x)" if args.batches[-1] == 32 else ""))
+
+    print()
+    print("targets (on the median; ours float32):")
+    for name, target in HF_TARGETS.items():
+        value = medians.get((name, "HF cached", "ours f32"))
+        if value is not None:
+            print(f"  {name}: HF cached / ours = {value:.2f}x, target >= {target}x: {'met' if value >= target else 'NOT met'}")
+    print()
+    print("first call (trace + compile + run for ours), s: "
+          + ", ".join(f"{name} [{side}] {value:.1f}" for (name, side), value in first.items() if side.startswith("ours")))
+    retraced = {key: count for g in generators.values() for key, count in g.trace_counts.items() if count != 1}
+    print(f"retraced functions after all calls: {retraced or 'none'}")
+    if same_greedy is not None:
+        print(f"ours greedy batch 1 tokens == official generate2 tokens: {same_greedy}")
 
 
 if __name__ == "__main__":

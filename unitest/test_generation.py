@@ -14,6 +14,7 @@ from keras import ops
 from custom_architectures.clip import CLIPVisionTransformer
 from image_captioning.converters.clipcap import convert_clipcap
 from image_captioning.generation import CaptionGenerator, GenerationConfig, GenerationConfigError
+from image_captioning.generation.kv_cache import lm_head_logits
 from unitest.references.clipcap_official import make_reference_clipcap, official_state_dict, state_dict_numpy
 from unitest.references.official_decoding import official_generate2, official_generate_beam
 
@@ -272,3 +273,18 @@ def test_bfloat16_copies_decode_without_touching_the_model(tiny):
     for sequences in generator.generate(embeddings[:3], strategy="beam", max_length=6):
         assert len(sequences) == 5 and all(1 <= len(s.token_ids) <= 6 and np.isfinite(s.score) for s in sequences)
     assert len(generator.generate(embeddings[:3], max_length=6, stop_tokens=())[0][0].token_ids) == 6
+
+
+def test_lm_head_in_vocabulary_slices_gives_the_same_logits_and_captions(tiny):
+    _, model, embeddings = tiny
+    hidden = ops.convert_to_tensor(np.random.default_rng(1).standard_normal((3, model.decoder.hidden_dim)), "float32")
+    whole = ops.convert_to_numpy(lm_head_logits(model.decoder, hidden))
+    for parts in (2, 3):
+        np.testing.assert_array_equal(ops.convert_to_numpy(lm_head_logits(model.decoder, hidden, parts)), whole)
+    captions = {
+        parts: ids(CaptionGenerator(model, batch_buckets=(1, 2), lm_head_parts=parts).generate(embeddings[:2], max_length=6))
+        for parts in (1, 2)
+    }
+    assert captions[1] == captions[2]
+    with pytest.raises(ValueError, match="lm_head_parts must be"):
+        CaptionGenerator(model, lm_head_parts=0)

@@ -7,6 +7,7 @@
   every step, as the official code does; for checking the cached path, not for speed.
 
 Each has `start(prefix, total_length) -> (logits, memory)` and `step(token_embedding, memory, index)`.
+The cached ones take `lm_head_parts` (see `lm_head_logits`).
 """
 
 from keras import ops
@@ -14,9 +15,30 @@ from keras import ops
 from custom_architectures.gpt2 import gpt2_block_view
 
 
+def lm_head_logits(decoder, hidden, parts=1):
+    """float32 next-token logits (R, V) of final-norm hidden states (R, D).
+
+    With `parts` > 1 the tied-embedding product runs as `parts` independent products over slices
+    of the vocabulary, concatenated: TensorFlow's product with one row (a matrix-vector product)
+    keeps about one core busy, while independent ops of a graph run side by side on its inter-op
+    threads. Every logit is the same dot product either way, so the values do not change.
+    """
+    if parts == 1:
+        return ops.cast(decoder.logits(hidden), "float32")
+    embeddings = decoder.backbone.token_embedding.embeddings
+    vocabulary = ops.shape(embeddings)[0]
+    bounds = [vocabulary * i // parts for i in range(parts + 1)]
+    slices = [
+        ops.matmul(hidden, ops.transpose(ops.cast(embeddings[start:stop], hidden.dtype)))
+        for start, stop in zip(bounds, bounds[1:])
+    ]
+    return ops.cast(ops.concatenate(slices, axis=-1), "float32")
+
+
 class CachedForward:
-    def __init__(self, decoder):
+    def __init__(self, decoder, lm_head_parts=1):
         self.decoder = decoder
+        self.lm_head_parts = lm_head_parts
 
     def start(self, prefix, total_length):
         """prefix (R, P, D) -> (next-token logits (R, V), memory)."""
@@ -31,7 +53,7 @@ class CachedForward:
         return self._logits(hidden[:, 0, :]), cache
 
     def _logits(self, hidden):
-        return ops.cast(self.decoder.logits(hidden), "float32")
+        return lm_head_logits(self.decoder, hidden, self.lm_head_parts)
 
 
 class LayerCacheForward:
@@ -44,8 +66,9 @@ class LayerCacheForward:
     through `GPT2Decoder.call_with_cache`.
     """
 
-    def __init__(self, decoder):
+    def __init__(self, decoder, lm_head_parts=1):
         self.decoder = decoder
+        self.lm_head_parts = lm_head_parts
         backbone = decoder.backbone
         self.blocks = [gpt2_block_view(block) for block in backbone.transformer_layers]
         self.heads = decoder.num_heads
@@ -90,7 +113,7 @@ class LayerCacheForward:
         return self._logits(backbone.layer_norm(x)[:, 0]), tuple(new_memory)
 
     def _logits(self, hidden):
-        return ops.cast(self.decoder.logits(hidden), "float32")
+        return lm_head_logits(self.decoder, hidden, self.lm_head_parts)
 
 
 class UncachedForward:
