@@ -1,4 +1,4 @@
-"""The `--data` arguments `train` and `evaluate` share: an annotation file, or `tfds:NAME[/CONFIG]`."""
+"""The `--data` arguments `train`, `train-clip` and `evaluate` share: an annotation file, or `tfds:NAME[/CONFIG]`."""
 
 
 def add_data_arguments(parser, required):
@@ -20,3 +20,19 @@ def data_source_from_arguments(args):
         return data_source(args.data, args.format, args.images_dir, args.data_dir)
     except ValueError as error:
         raise SystemExit(str(error)) from None
+
+
+def training_config_from_arguments(args, tiny_overrides):
+    """The preset with `--data` (when given) as its "data" section, then `--tiny` and `--set` overrides.
+
+    `--data` replaces the preset's synthetic data, so the tiny mode's `data.*` overrides are dropped with it.
+    """
+    from image_captioning.training.train_config import apply_overrides, load_training_preset, parse_override
+
+    config = load_training_preset(args.preset)
+    overrides = dict(tiny_overrides) if args.tiny else {}
+    if args.data is not None:
+        config["data"] = data_source_from_arguments(args)
+        overrides = {key: value for key, value in overrides.items() if not key.startswith("data.")}
+    overrides.update(parse_override(text) for text in args.overrides)
+    return apply_overrides(config, overrides)

@@ -2,13 +2,7 @@
 
 from pathlib import Path
 
-from image_captioning.training.train_config import (
-    TINY_OVERRIDES,
-    TRAINING_PRESETS,
-    apply_overrides,
-    load_training_preset,
-    parse_override,
-)
+from image_captioning.training.train_config import TINY_OVERRIDES, TRAINING_PRESETS
 
 
 def add_arguments(parser):
@@ -25,16 +19,10 @@ def add_arguments(parser):
 
 
 def run(args):
-    from image_captioning.cli.data_arguments import data_source_from_arguments
+    from image_captioning.cli.data_arguments import training_config_from_arguments
     from image_captioning.training import train
 
-    config = load_training_preset(args.preset)
-    overrides = dict(TINY_OVERRIDES) if args.tiny else {}
-    if args.data is not None:
-        config["data"] = data_source_from_arguments(args)
-        overrides = {key: value for key, value in overrides.items() if not key.startswith("data.")}  # synthetic-only
-    overrides.update(parse_override(text) for text in args.overrides)
-    config = apply_overrides(config, overrides)
+    config = training_config_from_arguments(args, TINY_OVERRIDES)
     train(config, args.out, resume=not args.no_resume, stop_after_epochs=args.stop_after_epochs)
     print(f"Model saved to {args.out / 'model'}; loss curve at {args.out / 'loss.png'}")
     return 0
