@@ -221,6 +221,39 @@ def test_msrvtt_unknown_video_id(tmp_path):
     assert caught.value.json_path == "sentences[3].video_id"
 
 
+def test_msrvtt_train_and_evaluate_end_to_end(tmp_path, shared_data):
+    """The real annotation layout (videos + sentences by video_id) over real MPEG-4 files, through the
+    `train` and `evaluate` commands."""
+    from image_captioning.cli.main import main
+
+    videos_dir = tmp_path / "TrainValVideo"
+    videos_dir.mkdir()
+    splits = {"video0": "train", "video1": "train", "video2": "validate", "video3": "test"}
+    for video_id in splits:
+        (videos_dir / f"{video_id}.mp4").symlink_to(shared_data / "videos" / "vtest.mp4")
+    sentences = ["people walk along a street", "pedestrians cross a square", "a man walks past a shop",
+                 "people are walking outside", "a woman carries a bag down the street"]
+    document = {
+        "info": {"year": 2016},
+        "videos": [{"video_id": video_id, "split": split, "id": index} for index, (video_id, split) in enumerate(splits.items())],
+        "sentences": [{"caption": caption, "video_id": video_id, "sen_id": 5 * index + number}
+                      for index, video_id in enumerate(splits) for number, caption in enumerate(sentences)],
+    }
+    annotations = write(tmp_path / "train_val_videodatainfo.json", json.dumps(document))
+    source = ["--data", str(annotations), "--format", "msrvtt", "--images-dir", str(videos_dir)]
+    assert main(["train", "--tiny", *source, "--out", str(tmp_path / "run"), "--set", "train.epochs=1",
+                 "--set", "train.jit_compile=false", "--set", "train.video_frames=2"]) == 0
+    manifest = json.loads((tmp_path / "run" / "embeddings-train" / "manifest.json").read_text())
+    assert manifest["paths"] == [str(videos_dir / "video0.mp4"), str(videos_dir / "video1.mp4")]
+    assert (tmp_path / "run" / "embeddings-val" / "manifest.json").is_file()
+    assert main(["evaluate", "--model", str(tmp_path / "run" / "model"), *source, "--split", "test",
+                 "--out", str(tmp_path / "eval"), "--max-length", "6"]) == 0
+    predictions = json.loads((tmp_path / "eval" / "predictions.json").read_text())
+    assert list(predictions) == [str(videos_dir / "video3.mp4")]
+    table = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert {"Bleu_4", "METEOR", "CIDEr"} <= set(table["model"]) and "colour acc" not in table["model"]
+
+
 # ---------------------------------------------------------------- folder + CSV
 
 

@@ -5,12 +5,10 @@ from pathlib import Path
 
 def add_arguments(parser):
     from image_captioning.cli.caption import add_generation_arguments
-    from image_captioning.datasets import READERS
+    from image_captioning.cli.data_arguments import add_data_arguments
 
     parser.add_argument("--model", default="shapes-demo", help="a model folder or a known name")
-    parser.add_argument("--data", type=Path, required=True, help="annotation file (captions.csv, dataset_coco.json, ...)")
-    parser.add_argument("--format", default="folder_csv", choices=sorted(READERS), help="annotation format")
-    parser.add_argument("--images-dir", type=Path, help="media folder, when the annotations hold bare file names")
+    add_data_arguments(parser, required=True)
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N media")
     parser.add_argument("--out", type=Path, required=True, help="folder for metrics.json, predictions.json and report.html")
@@ -20,11 +18,12 @@ def add_arguments(parser):
 
 def run(args):
     from image_captioning.cli.caption import generation_options
+    from image_captioning.cli.data_arguments import data_source_from_arguments
     from image_captioning.clipcap import ClipCap
-    from image_captioning.datasets import read_dataset
+    from image_captioning.datasets.sources import read_split
     from image_captioning.evaluation.evaluate_model import evaluate_model
 
-    records = read_dataset(args.data, args.format, images_dir=args.images_dir, split=args.split)
+    records = read_split(data_source_from_arguments(args), args.split)
     if not records:
         raise SystemExit(f"{args.data} has no records in split {args.split!r}.")
     records = records[: args.limit] if args.limit else records

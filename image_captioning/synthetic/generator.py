@@ -66,33 +66,66 @@ def generate_scenes(out_dir, num_images, num_videos, seed=0, image_size=224, vid
     suffix = f".{video_format.lstrip('.')}"
     if suffix not in VIDEO_CODECS:
         raise ValueError(f"unknown video_format {video_format!r}; expected one of {[s[1:] for s in VIDEO_CODECS]}")
-    split_rng = np.random.default_rng([seed, SPLIT_STREAM])
-    image_splits = assign_splits(num_images, split_fractions, split_rng)
-    video_splits = assign_splits(num_videos, split_fractions, split_rng)
+    image_splits, video_splits = split_assignment(seed, num_images, num_videos, split_fractions)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     (out_dir / "videos").mkdir(parents=True, exist_ok=True)
 
     entries = []
     for index in range(num_images):
-        rng = np.random.default_rng([seed, IMAGE_STREAM, index])
-        scene = sample_image_scene(rng)
-        name = f"images/scene_{index:05d}.png"
-        Image.fromarray(render_image_scene(scene, image_size)).save(out_dir / name, format="PNG")
-        entries.append({"file": name, "kind": "image", "split": image_splits[index],
-                        "captions": image_captions(scene, rng), "scene": dataclasses.asdict(scene)})
+        pixels, entry = image_item(seed, index, image_size)
+        entry = {"file": f"images/scene_{index:05d}.png", "kind": "image", "split": image_splits[index], **entry}
+        Image.fromarray(pixels).save(out_dir / entry["file"], format="PNG")
+        entries.append(entry)
     for index in range(num_videos):
-        rng = np.random.default_rng([seed, VIDEO_STREAM, index])
-        video = sample_video_scene(rng, fps=fps)
-        name = f"videos/video_{index:05d}{suffix}"
-        write_video(render_video_frames(video, image_size), out_dir / name, fps)
-        entries.append({"file": name, "kind": "video", "split": video_splits[index],
-                        "captions": video_captions(video, rng), "scene": dataclasses.asdict(video),
-                        "num_frames": video.num_frames, "cut_frames": list(video.cut_frames)})
+        frames, entry = video_item(seed, index, image_size, fps)
+        entry = {"file": f"videos/video_{index:05d}{suffix}", "kind": "video", "split": video_splits[index], **entry}
+        write_video(frames, out_dir / entry["file"], fps)
+        entries.append(entry)
 
-    captions_csv = _write_captions_csv(out_dir / CAPTIONS_FILE, entries)
-    scenes_json = out_dir / SCENES_FILE
-    scenes_json.write_text(json.dumps({"seed": seed, "image_size": image_size, "items": entries}, indent=1))
+    captions_csv, scenes_json = write_dataset_index(out_dir, entries, {"seed": seed, "image_size": image_size})
     return SyntheticDataset(out_dir, captions_csv, scenes_json, num_images, num_videos)
+
+
+def image_item(seed, index, image_size):
+    """(pixels (S, S, 3) uint8, entry) of image `index`; the entry holds kind, captions and scene."""
+    rng = np.random.default_rng([seed, IMAGE_STREAM, index])
+    scene = sample_image_scene(rng)
+    entry = {"kind": "image", "captions": image_captions(scene, rng), "scene": dataclasses.asdict(scene)}
+    return render_image_scene(scene, image_size), entry
+
+
+def video_item(seed, index, image_size, fps):
+    """(frames (T, S, S, 3) uint8, entry) of video `index`; the entry also holds num_frames and cut_frames."""
+    rng = np.random.default_rng([seed, VIDEO_STREAM, index])
+    video = sample_video_scene(rng, fps=fps)
+    entry = {"kind": "video", "captions": video_captions(video, rng), "scene": dataclasses.asdict(video),
+             "num_frames": video.num_frames, "cut_frames": list(video.cut_frames)}
+    return render_video_frames(video, image_size), entry
+
+
+def split_assignment(seed, num_images, num_videos, fractions=(0.8, 0.1, 0.1)):
+    """(image splits, video splits): the split of every item, as `generate_scenes` assigns them."""
+    split_rng = np.random.default_rng([seed, SPLIT_STREAM])
+    return assign_splits(num_images, fractions, split_rng), assign_splits(num_videos, fractions, split_rng)
+
+
+def write_dataset_index(out_dir, entries, header=None):
+    """Writes `captions.csv` and, when `header` is given (a synthetic dataset), `scenes.json`; returns their paths.
+
+    Each entry has "file" (relative to `out_dir`), "kind", "split", "captions" and, in a synthetic
+    dataset, "scene". `captions.csv` is written last, through a temporary name, so its presence marks a
+    complete folder.
+    """
+    out_dir = Path(out_dir)
+    scenes_json = None
+    if header is not None:
+        scenes_json = out_dir / SCENES_FILE
+        scenes_json.write_text(json.dumps({**header, "items": entries}, indent=1))
+    partial = out_dir / f"{CAPTIONS_FILE}.partial"
+    _write_captions_csv(partial, entries)
+    captions_csv = out_dir / CAPTIONS_FILE
+    partial.replace(captions_csv)
+    return captions_csv, scenes_json
 
 
 def assign_splits(count, fractions, rng):

@@ -9,6 +9,7 @@ import numpy as np
 from custom_architectures.clipcap import build_clipcap_model
 from image_captioning.clipcap import ClipCap
 from image_captioning.datasets import read_dataset
+from image_captioning.datasets.sources import read_split
 from image_captioning.media.clip_preprocessing import clip_preprocess_numpy
 from image_captioning.media.images import load_image
 from image_captioning.tokenizer import END_OF_TEXT, load_tokenizer
@@ -123,7 +124,8 @@ def initial_model(model_config, options):
 
 
 def load_split(data_config, out_dir, split):
-    """Records of one split; the "synthetic" format first writes the seeded shapes dataset."""
+    """Records of one split; the "synthetic" format first writes the seeded shapes dataset, others
+    (annotation files, `tfds`) are read by `datasets.sources.read_split`."""
     data_config = dict(data_config)
     data_format = data_config.pop("format")
     if data_format == "synthetic":
@@ -139,8 +141,7 @@ def load_split(data_config, out_dir, split):
 
             records = with_canonical_captions(records, data_dir / "scenes.json")
         return records
-    path = data_config.pop("path")
-    return read_dataset(path, data_format, split=split, **data_config)
+    return read_split({"format": data_format, **data_config}, split)
 
 
 def build_examples(model, records, tokenizer, options, end_token, cache_dir):
