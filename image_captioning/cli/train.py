@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from image_captioning.training.train_config import (
-    TINY_OVERRIDES,
     TRAINING_PRESETS,
     apply_overrides,
     load_training_preset,
     parse_override,
+    tiny_overrides,
 )
 
 
@@ -24,9 +24,10 @@ def add_arguments(parser):
 def run(args):
     from image_captioning.training import train
 
-    overrides = dict(TINY_OVERRIDES) if args.tiny else {}
+    preset = load_training_preset(args.preset)
+    overrides = tiny_overrides(preset) if args.tiny else {}
     overrides.update(parse_override(text) for text in args.overrides)
-    config = apply_overrides(load_training_preset(args.preset), overrides)
+    config = apply_overrides(preset, overrides)
     train(config, args.out, resume=not args.no_resume, stop_after_epochs=args.stop_after_epochs)
     print(f"Model saved to {args.out / 'model'}; loss curve at {args.out / 'loss.png'}")
     return 0
