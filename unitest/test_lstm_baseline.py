@@ -140,7 +140,7 @@ def test_train_caption_and_evaluate_commands_on_videos(tmp_path, capsys):
     assert len(segments) == 1  # one frame: the middle one
     result = ClipCap.from_pretrained(run / "model").predict(str(video), max_length=6)[0]
     assert isinstance(result, VideoResult) and len(result.segments) == 1
-    assert main(["evaluate", "--model", str(run / "model"), "--data", str(data), "--split", "test", "--limit", "3",
+    assert main(["evaluate", "--model", str(run / "model"), "--data", str(data), "--split", "test", "--limit", "2",
                  "--out", str(tmp_path / "eval"), "--max-length", "6"]) == 0
     table = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert {"Bleu_4", "METEOR", "CIDEr", "motion acc", "shots acc"} <= set(table["model"])

@@ -42,6 +42,7 @@ TINY_LSTM_OVERRIDES = {
     "train.warmup_steps": 2,
     "train.max_caption_length": 16,
     "train.jit_compile": False,  # XLA compiles ResNet-50 for longer than a tiny run trains
+    "train.train_image_encoder": False,  # cached features: tracing ResNet-50's backward pass alone takes minutes
 }
 TINY_DATA_OVERRIDES = {"images": {"data.num_images": 48}, "videos": {"data.num_videos": 40}}
 
