@@ -116,9 +116,10 @@ class ClipCap:
         options = self.generation_options(**generation)
         caption_fn = lambda embeddings: self.caption_embeddings(embeddings, **options)
         writer = ResultWriter(output_dir, video_formats=video_formats, overlay=overlay, gallery=gallery) if output_dir else None
+        sampling = sampling or FrameSampling(**self.video_sampling)
         try:
             results = run_pipeline(inputs, self.encode_images, caption_fn, resolution=self.resolution, batch_size=batch_size,
-                                   on_result=writer, progress=progress, stats=stats, sampling=sampling or FrameSampling(**self.video_sampling))
+                                   on_result=writer, progress=progress, stats=stats, sampling=sampling)
             return list(results)
         finally:
             if writer is not None:
