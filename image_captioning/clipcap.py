@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+import custom_architectures.lstm_captioner  # noqa: F401 - registers the LSTM baseline's classes for load_directory
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
 from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, load_tokenizer, save_tokenizer_files
@@ -24,6 +25,8 @@ class ClipCap:
         generation: this model's decoding options (strategy, num_beams, max_length, stop_tokens, ...);
             what it leaves out comes from `generation.GenerationConfig`'s defaults.
         tokenizer_dir: folder with the GPT-2 `vocab.json` and `merges.txt`.
+        video_sampling: this model's default `media.FrameSampling` fields for videos (e.g. `{"num_frames": 1}`
+            for a model trained on each video's middle frame); None: `FrameSampling()`'s defaults.
 
     Example:
     ```python
@@ -35,9 +38,10 @@ class ClipCap:
     ```
     """
 
-    def __init__(self, model, generation=None, tokenizer_dir=GPT2_ASSETS):
+    def __init__(self, model, generation=None, tokenizer_dir=GPT2_ASSETS, video_sampling=None):
         self.model = model
         self.generation = dict(generation or {})
+        self.video_sampling = dict(video_sampling or {})
         self.tokenizer_dir = Path(tokenizer_dir)
         self._tokenizer = None
         self._generator = None
@@ -94,7 +98,7 @@ class ClipCap:
 
         Args:
             inputs: a path, folder, glob, video, NumPy array or PIL image, or a list mixing them.
-            sampling: `media.FrameSampling` for videos (default: 8 uniform frames).
+            sampling: `media.FrameSampling` for videos (default: the model's `video_sampling`, else 8 uniform frames).
             batch_size: frames per CLIP/generation batch.
             output_dir: when given, write SRT/VTT/JSON per video and captions.jsonl for images there.
             video_formats, overlay, gallery: see `outputs.ResultWriter`.
@@ -112,9 +116,10 @@ class ClipCap:
         options = self.generation_options(**generation)
         caption_fn = lambda embeddings: self.caption_embeddings(embeddings, **options)
         writer = ResultWriter(output_dir, video_formats=video_formats, overlay=overlay, gallery=gallery) if output_dir else None
+        sampling = sampling or FrameSampling(**self.video_sampling)
         try:
             results = run_pipeline(inputs, self.encode_images, caption_fn, resolution=self.resolution, batch_size=batch_size,
-                                   on_result=writer, progress=progress, stats=stats, sampling=sampling or FrameSampling())
+                                   on_result=writer, progress=progress, stats=stats, sampling=sampling)
             return list(results)
         finally:
             if writer is not None:
@@ -134,6 +139,8 @@ class ClipCap:
         model_config = keras.saving.serialize_keras_object(self.model)
         model_config.pop("compile_config", None)  # an inference folder carries no optimizer or loss
         config = {"format_version": FORMAT_VERSION, "model": model_config, "generation": self.generation}
+        if self.video_sampling:
+            config["video_sampling"] = self.video_sampling
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         model = self.model
         if getattr(model, "optimizer", None) is not None:  # save_weights would also write the optimizer's slots
@@ -200,7 +207,7 @@ class ClipCap:
             raise ValueError(f"{directory / CONFIG_FILE} has format_version {config.get('format_version')}, expected {FORMAT_VERSION}.")
         model = keras.saving.deserialize_keras_object(config["model"])
         model.load_weights(directory / WEIGHTS_FILE)
-        return cls(model, config["generation"], tokenizer_dir=directory)
+        return cls(model, config["generation"], tokenizer_dir=directory, video_sampling=config.get("video_sampling"))
 
 
 def convert_named_model(hparams, cache_dir, clipcap_checkpoint=None, clip_checkpoint=None):

@@ -9,6 +9,7 @@ from keras import ops
 import custom_architectures.clip as clip
 import custom_architectures.clipcap as clipcap
 import custom_architectures.gpt2 as gpt2
+import custom_architectures.lstm_captioner as lstm_captioner
 from custom_architectures.clip import (
     MLP,
     AttentionPool2d,
@@ -29,6 +30,7 @@ from custom_architectures.clipcap import (
     ClipCapTransformerMapper,
 )
 from custom_architectures.gpt2 import GPT2Decoder
+from custom_architectures.lstm_captioner import LSTMDecoder, ResNet50ImageEncoder
 
 RNG = np.random.default_rng(0)
 TOKENS = np.array([[1, 7, 3, 19, 2]])
@@ -72,6 +74,9 @@ CASES = {
          "max_sequence_length": 8, "dropout": 0.0},
         floats(1, 5, 8),
     ),
+    LSTMDecoder: ({"vocabulary_size": 20, "hidden_dim": 8, "embedding_dim": 6, "num_layers": 2}, floats(1, 5, 6)),
+    ResNet50ImageEncoder: ({"input_resolution": 32, "input_mean": (0.5, 0.4, 0.3), "input_std": (0.2, 0.3, 0.25)},
+                           floats(1, 32, 32, 3)),
     ClipCapModel: (
         {
             "image_encoder": (CLIPVisionTransformer, {"input_resolution": 16, "patch_size": 8, "hidden_dim": 8,
@@ -95,7 +100,7 @@ def instantiate(cls, kwargs, dtype, name):
 
 
 def exported_layer_classes():
-    modules = (clip, clipcap, gpt2)
+    modules = (clip, clipcap, gpt2, lstm_captioner)
     exported = [getattr(module, name) for module in modules for name in module.__all__]
     return {obj for obj in exported if isinstance(obj, type) and issubclass(obj, keras.layers.Layer)}
 

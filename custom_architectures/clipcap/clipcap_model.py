@@ -15,7 +15,8 @@ class ClipCapModel(keras.Model):
         image_encoder: a CLIP image encoder (images NHWC -> embedding), or None when the model is
             only fed precomputed CLIP embeddings (training on cached embeddings).
         mapper: `ClipCapMLPMapper` or `ClipCapTransformerMapper`.
-        decoder: `GPT2Decoder`.
+        decoder: `GPT2Decoder`, or the LSTM baseline's `LSTMDecoder` (with a ResNet-50 image encoder and a
+            one-position prefix; see `lstm_captioner.build_lstm_captioner`).
         normalize_prefix: L2-normalise the CLIP embedding before the mapper (the official
             Transformer checkpoint was trained that way; the MLP ones were not).
 

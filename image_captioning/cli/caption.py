@@ -30,7 +30,7 @@ def add_arguments(parser):
     parser.add_argument("--overlay", action="store_true", help="also save each image with its caption drawn on it")
     parser.add_argument("--gallery", metavar="FILE.html", help="write an HTML gallery of the results")
     sampling = parser.add_argument_group("video frames").add_mutually_exclusive_group()
-    sampling.add_argument("--frames", type=int, default=8, help="caption N uniformly spaced frames (default 8)")
+    sampling.add_argument("--frames", type=int, help="caption N uniformly spaced frames (default: the model's, else 8)")
     sampling.add_argument("--every", type=float, metavar="SECONDS", help="caption one frame every SECONDS")
     sampling.add_argument("--scenes", action="store_true", help="caption each detected shot once")
     parser.add_argument("--batch-size", type=int, default=32, help="frames per CLIP and generation batch")
@@ -46,7 +46,9 @@ def frame_sampling(args):
         return FrameSampling(mode="scenes")
     if args.every:
         return FrameSampling(mode="interval", interval=args.every)
-    return FrameSampling(mode="uniform", num_frames=args.frames)
+    if args.frames:
+        return FrameSampling(mode="uniform", num_frames=args.frames)
+    return None  # the model's own video sampling
 
 
 def run(args):

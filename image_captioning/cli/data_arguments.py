@@ -25,12 +25,14 @@ def data_source_from_arguments(args):
 def training_config_from_arguments(args, tiny_overrides):
     """The preset with `--data` (when given) as its "data" section, then `--tiny` and `--set` overrides.
 
+    `tiny_overrides(preset)` gives the `--tiny` overrides of a preset.
+
     `--data` replaces the preset's synthetic data, so the tiny mode's `data.*` overrides are dropped with it.
     """
     from image_captioning.training.train_config import apply_overrides, load_training_preset, parse_override
 
     config = load_training_preset(args.preset)
-    overrides = dict(tiny_overrides) if args.tiny else {}
+    overrides = dict(tiny_overrides(config)) if args.tiny else {}
     if args.data is not None:
         config["data"] = data_source_from_arguments(args)
         overrides = {key: value for key, value in overrides.items() if not key.startswith("data.")}

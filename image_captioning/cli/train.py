@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from image_captioning.training.train_config import TINY_OVERRIDES, TRAINING_PRESETS
+from image_captioning.training.train_config import TRAINING_PRESETS, tiny_overrides
 
 
 def add_arguments(parser):
@@ -22,7 +22,7 @@ def run(args):
     from image_captioning.cli.data_arguments import training_config_from_arguments
     from image_captioning.training import train
 
-    config = training_config_from_arguments(args, TINY_OVERRIDES)
+    config = training_config_from_arguments(args, tiny_overrides)
     train(config, args.out, resume=not args.no_resume, stop_after_epochs=args.stop_after_epochs)
     print(f"Model saved to {args.out / 'model'}; loss curve at {args.out / 'loss.png'}")
     return 0

@@ -33,7 +33,7 @@ def run(args):
     from image_captioning.cli.data_arguments import training_config_from_arguments
     from image_captioning.training.clip_trainer import train_clip
 
-    config = training_config_from_arguments(args, TINY_CLIP_OVERRIDES)
+    config = training_config_from_arguments(args, lambda preset: TINY_CLIP_OVERRIDES)
     recall = train_clip(config, args.out)
     print(json.dumps(recall, indent=2))
     print(f"CLIP encoders saved to {args.out / 'clip'}; train a captioner on them with "

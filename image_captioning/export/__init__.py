@@ -11,6 +11,11 @@ EXPORT_FORMATS = ("tf_saved_model", "onnx", "litert")
 
 def export_model(captioner, path, format="tf_saved_model", **options):
     """Writes `captioner` in `format` at `path`; `options` go to that format's exporter."""
+    from custom_architectures.gpt2 import GPT2Decoder
+
+    if not isinstance(captioner.model.decoder, GPT2Decoder):
+        raise ValueError(f"Export writes the GPT-2 decoding graphs; this model's decoder is a "
+                         f"{type(captioner.model.decoder).__name__}: caption with predict() instead.")
     if format == "tf_saved_model":
         from image_captioning.export.saved_model import export_saved_model
 

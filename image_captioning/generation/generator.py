@@ -10,14 +10,18 @@ import numpy as np
 from keras import ops
 
 from custom_architectures.clipcap import ClipCapModel
+from custom_architectures.lstm_captioner import LSTMDecoder
 from image_captioning.generation.compile import compile_function
 from image_captioning.generation.config import MAX_STOP_TOKENS, GenerationConfig, GenerationConfigError
 from image_captioning.generation.kv_cache import CachedForward, LayerCacheForward, UncachedForward
+from image_captioning.generation.recurrent_forward import LSTMStateForward
 from image_captioning.generation.search import decode_beams, decode_sequences
 from image_captioning.results import Caption
 
 DEFAULT_BUCKETS = (1, 2, 4, 8, 16, 32)
 CACHED_FORWARDS = {"per_layer": LayerCacheForward, "stacked": CachedForward}
+# Decoders that carry their own memory: with use_cache they decode through it, whatever cache_layout says.
+STATE_FORWARDS = {LSTMDecoder: LSTMStateForward}
 
 
 class CaptionGenerator:
@@ -141,7 +145,8 @@ class CaptionGenerator:
                 f"clip_embeddings must have shape (batch, {self.mapper.input_dim}), got {clip_embeddings.shape}."
             )
         total = self.prefix_length + config.max_length
-        if total > self.decoder.max_sequence_length:
+        max_positions = getattr(self.decoder, "max_sequence_length", None)  # an LSTM has no position limit
+        if max_positions is not None and total > max_positions:
             raise GenerationConfigError(
                 f"prefix_length + max_length = {total} exceeds GPT-2's {self.decoder.max_sequence_length} positions."
             )
@@ -222,10 +227,7 @@ class CaptionGenerator:
 
     def _decode_fn(self, key):
         strategy, _, copies, max_length, use_cache = key[1:]
-        if use_cache:
-            forward = CACHED_FORWARDS[self.cache_layout](self.decoder, self.lm_head_parts)
-        else:
-            forward = UncachedForward(self.decoder)
+        forward = self._forward(use_cache)
 
         def decode(clip_embedding, valid, uniforms, temperature, top_k, top_p, stop_tokens):
             self.trace_counts[key] += 1  # Python side effect: runs only while tracing
@@ -238,6 +240,13 @@ class CaptionGenerator:
             )
 
         return decode
+
+    def _forward(self, use_cache):
+        if not use_cache:
+            return UncachedForward(self.decoder)
+        if type(self.decoder) in STATE_FORWARDS:
+            return STATE_FORWARDS[type(self.decoder)](self.decoder)
+        return CACHED_FORWARDS[self.cache_layout](self.decoder, self.lm_head_parts)
 
     def _run_decode(self, config, clip_embeddings, bucket, uniforms):
         chunk = len(clip_embeddings)

@@ -11,6 +11,8 @@ TRAINING_PRESETS = {
     "shapes-demo-finetune": "shapes-demo-finetune.json",
     "coco-mlp": "train-coco-mlp.json",
     "coco-transformer": "train-coco-transformer.json",
+    "lstm-baseline-shapes": "lstm-baseline-shapes.json",
+    "lstm-baseline-shapes-video": "lstm-baseline-shapes-video.json",
 }
 
 # --tiny: the same code path in seconds (smoke test); the tokenizer stays the real GPT-2 one. It starts
@@ -29,6 +31,27 @@ TINY_OVERRIDES = {
     "train.warmup_steps": 2,
     "train.max_caption_length": 16,
 }
+# --tiny for the "lstm_baseline" family: ResNet-50 has no width setting, so only its input shrinks.
+TINY_LSTM_OVERRIDES = {
+    "model.image_encoder.input_resolution": 32,
+    "model.image_encoder.weights": None,
+    "model.decoder.hidden_dim": 16,
+    "model.decoder.embedding_dim": 16,
+    "train.epochs": 2,
+    "train.batch_size": 8,
+    "train.warmup_steps": 2,
+    "train.max_caption_length": 16,
+    "train.jit_compile": False,  # XLA compiles ResNet-50 for longer than a tiny run trains
+    "train.train_image_encoder": False,  # cached features: tracing ResNet-50's backward pass alone takes minutes
+}
+TINY_DATA_OVERRIDES = {"images": {"data.num_images": 48}, "videos": {"data.num_videos": 40}}
+
+
+def tiny_overrides(config):
+    """--tiny's overrides for a preset: its model family's tiny sizes and a few media of its kind."""
+    if config["model"].get("type", "clipcap") != "lstm_baseline":
+        return dict(TINY_OVERRIDES)
+    return {**TINY_LSTM_OVERRIDES, **TINY_DATA_OVERRIDES[config["data"].get("media", "images")]}
 
 
 def load_training_preset(name_or_path):

@@ -22,7 +22,8 @@ class TrainOptions:
         jit_compile: compile the train step with XLA.
         init_from: a model folder or known name to start from, instead of the preset's random model.
         init_image_encoder: a `train-clip` run folder whose image encoder (and its config) the model starts from.
-        video_frames: uniform frames averaged into a video's embedding.
+        video_frames: uniform frames averaged into a video's embedding (1: its middle frame, the only choice when
+            the image encoder trains from pixels); the saved model samples videos the same way.
 
     Example:
     ```python

@@ -10,18 +10,19 @@ from custom_architectures.clipcap import build_clipcap_model
 from image_captioning.clipcap import ClipCap
 from image_captioning.datasets import read_dataset
 from image_captioning.datasets.sources import read_split
-from image_captioning.media.clip_preprocessing import clip_preprocess_numpy
-from image_captioning.media.images import load_image
 from image_captioning.tokenizer import END_OF_TEXT, load_tokenizer
 from image_captioning.training.caption_loss import CaptionLoss
 from image_captioning.training.caption_tokens import tokenize_captions
 from image_captioning.training.checkpoints import EpochCheckpoint, restore_checkpoint
 from image_captioning.training.distribution import config_for_devices, distribution_scope
-from image_captioning.training.embedding_cache import precompute_embeddings
+from image_captioning.training.embedding_cache import media_frames, precompute_embeddings
 from image_captioning.training.loss_curve import write_loss_history
+from image_captioning.training.model_families import build_model
 from image_captioning.training.train_options import TrainOptions
 from image_captioning.training.training_data import CaptionExamples, batch_stream
 from image_captioning.training.warmup_schedule import WarmupLinearDecay
+
+MEDIA_KINDS = {"images": "image", "videos": "video"}  # a synthetic preset's data.media -> the records it trains on
 
 
 def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
@@ -85,7 +86,8 @@ def train_on_current_devices(config, out_dir, resume=True, stop_after_epochs=Non
     generation = dict(config.get("generation", {}))
     if end_token is not None:
         generation.setdefault("stop_tokens", [END_OF_TEXT])
-    captioner = ClipCap(model, generation)
+    # Videos are captioned as they were seen in training: `video_frames` uniform frames (1: the middle one).
+    captioner = ClipCap(model, generation, video_sampling={"mode": "uniform", "num_frames": options.video_frames})
     captioner.save_pretrained(out_dir / "model")
     return captioner
 
@@ -120,7 +122,7 @@ def initial_model(model_config, options):
         model = build_clipcap_model({**model_config, "image_encoder": read_clip_config(clip_dir)["image_encoder"]})
         model.image_encoder.set_weights(load_image_encoder(clip_dir).get_weights())
         return model
-    return build_clipcap_model(model_config)
+    return build_model(model_config)
 
 
 def load_split(data_config, out_dir, split):
@@ -135,7 +137,10 @@ def load_split(data_config, out_dir, split):
         if not (data_dir / "captions.csv").is_file():
             generate_scenes(data_dir, data_config["num_images"], data_config.get("num_videos", 0),
                             seed=data_config.get("seed", 0), image_size=data_config.get("image_size", 96))
-        records = [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split) if r.media_kind == "image"]
+        kind = MEDIA_KINDS.get(data_config.get("media", "images"))
+        if kind is None:
+            raise ValueError(f"data.media must be one of {', '.join(MEDIA_KINDS)}, got {data_config['media']!r}.")
+        records = [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split) if r.media_kind == kind]
         if data_config.get("captions", "paraphrases") == "canonical":
             from image_captioning.synthetic.canonical import with_canonical_captions
 
@@ -150,7 +155,7 @@ def build_examples(model, records, tokenizer, options, end_token, cache_dir):
     paths = [record.media_path for record in records]
     resolution = model.image_encoder.input_resolution
     if options.train_image_encoder:
-        media, media_key = np.stack([clip_preprocess_numpy(load_image(path), resolution) for path in paths]), "images"
+        media, media_key = np.stack([one_frame(path, resolution, options.video_frames) for path in paths]), "images"
     else:
         encode = lambda images: keras.ops.convert_to_numpy(model.encode_images(images))
         _, media, errors = precompute_embeddings(paths, encode, resolution, cache_dir, video_frames=options.video_frames)
@@ -163,6 +168,14 @@ def build_examples(model, records, tokenizer, options, end_token, cache_dir):
     media_index = np.array([row for row, record in enumerate(records) for _ in record.captions], dtype=np.int32)
     token_ids, labels, padding_mask = tokenize_captions(tokenizer, captions, options.max_caption_length, end_token)
     return CaptionExamples(media.astype(np.float32), media_key, media_index, token_ids, labels, padding_mask)
+
+
+def one_frame(path, resolution, video_frames):
+    """The preprocessed picture an image encoder trained from pixels sees: the image, or a video's middle frame."""
+    frames = media_frames(path, resolution, video_frames)
+    if len(frames) != 1:
+        raise ValueError(f"Training the image encoder from pixels reads one frame per video ({path}): set train.video_frames=1.")
+    return frames[0]
 
 
 def set_trainable(model, options):
