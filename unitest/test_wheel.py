@@ -48,13 +48,15 @@ def run_in(python, script, home, cwd):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_wheel_carries_every_preset_and_only_the_shipped_model(build):
+def test_wheel_carries_every_preset_and_only_the_shipped_models(build):
     names = set(zipfile.ZipFile(build["wheel"]).namelist())
     presets = {n.rsplit("/", 1)[1] for n in names if n.startswith("image_captioning/hub/presets/")}
     assert set(hub.PRETRAINED_MODELS.values()) | {"train-coco-mlp.json", "train-coco-transformer.json"} <= presets
     shipped = {n for n in names if n.startswith("image_captioning/hub/shipped_models/")}
-    assert {f"image_captioning/hub/shipped_models/shapes-demo/{f}" for f in ("config.json", "model.weights.h5", "vocab.json", "merges.txt")} <= shipped
-    assert all(n.startswith("image_captioning/hub/shipped_models/shapes-demo/") for n in shipped)
+    for model in ("shapes-demo", "shapes-video-demo"):
+        files = ("config.json", "model.weights.h5", "vocab.json", "merges.txt")
+        assert {f"image_captioning/hub/shipped_models/{model}/{f}" for f in files} <= shipped
+    assert {n.split("/")[3] for n in shipped} == {"shapes-demo", "shapes-video-demo"}
 
 
 def test_installed_wheel_loads_presets_and_demo_from_package_data(wheel_venv, build, tmp_path):

@@ -21,8 +21,10 @@ class TrainOptions:
         mixed_precision: "auto" (mixed bfloat16 on a GPU, float32 elsewhere), True or False.
         jit_compile: compile the train step with XLA.
         init_from: a model folder or known name to start from, instead of the preset's random model.
-        init_image_encoder: a `train-clip` run folder whose image encoder (and its config) the model starts from.
-        video_frames: uniform frames averaged into a video's embedding.
+        init_image_encoder: a `train-clip` run folder, or a ClipCap model folder or known name, whose image
+            encoder (and its config) the model starts from.
+        video_frames: uniform frames sampled per video: averaged into its embedding, or for a temporal
+            model (mapper "temporal") kept in order as its clip (at most the mapper's max_frames).
 
     Example:
     ```python
