@@ -75,11 +75,16 @@ def test_installed_caption_command_runs_the_readme_job(wheel_venv, shared_data, 
     samples = hub.PROJECT_ROOT / "samples" / "shapes"
     images = sorted((samples / "images").glob("*.png"))
     video = samples / "videos" / "video_00000.mp4"
-    command = [str(wheel_venv.parent / "image-captioning"), "caption", str(samples / "images"), str(video),
-               str(shared_data / "images" / "fruits.jpg"), "--model", "shapes-demo", "--out", str(tmp_path / "out"), "--no-progress"]
+    executable, out = str(wheel_venv.parent / "image-captioning"), str(tmp_path / "out")
+    commands = [  # the README's main job: images with shapes-demo, videos with shapes-video-demo
+        [executable, "caption", str(samples / "images"), str(shared_data / "images" / "fruits.jpg"), "--model", "shapes-demo",
+         "--out", out, "--no-progress"],
+        [executable, "caption", str(video), "--model", "shapes-video-demo", "--out", out, "--scenes", "--no-progress"],
+    ]
     (tmp_path / "elsewhere").mkdir()
-    done = subprocess.run(command, cwd=tmp_path / "elsewhere", env=clean_env(tmp_path / "home"), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
+    for command in commands:
+        done = subprocess.run(command, cwd=tmp_path / "elsewhere", env=clean_env(tmp_path / "home"), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
     rows = {row["source"]: row for row in map(json.loads, (tmp_path / "out" / "captions.jsonl").read_text().splitlines())}
     assert len(rows) == len(images) + 1 and all(row["ok"] for row in rows.values())
     assert "-->" in (tmp_path / "out" / "video_00000.srt").read_text()
