@@ -1,5 +1,6 @@
 """`ClipCap`: the captioning model with its tokenizer and defaults; save_pretrained / from_pretrained."""
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -88,9 +89,10 @@ class ClipCap:
         """CLIP embeddings (N, clip_dim) of CLIP-preprocessed images (N, R, R, 3)."""
         return self.generator.encode_images(images)
 
-    def caption_embeddings(self, clip_embeddings, **generation):
-        """Captions (best first) for each CLIP embedding; `generation` overrides the model's defaults."""
-        return self.generator.generate(clip_embeddings, **self.generation_options(**generation))
+    def caption_embeddings(self, clip_embeddings, frame_mask=None, **generation):
+        """Captions (best first) for each CLIP embedding, or for a temporal model also each clip (N, frames, E)
+        with its `frame_mask` (N, frames); `generation` overrides the model's defaults."""
+        return self.generator.generate(clip_embeddings, frame_mask=frame_mask, **self.generation_options(**generation))
 
     def predict(self, inputs, *, sampling=None, batch_size=32, output_dir=None, video_formats=("srt", "vtt", "json"),
                 overlay=False, gallery=None, progress=False, stats=None, **generation):
@@ -98,7 +100,10 @@ class ClipCap:
 
         Args:
             inputs: a path, folder, glob, video, NumPy array or PIL image, or a list mixing them.
-            sampling: `media.FrameSampling` for videos (default: the model's `video_sampling`, else 8 uniform frames).
+            sampling: `media.FrameSampling` for videos (default: the model's `video_sampling`, else 8 uniform
+                frames). A temporal model captions the whole video from its sampled frames in order, and in
+                "scenes" mode each shot from `frames_per_shot` of its frames (when left at 1: its clip length,
+                analysing frames often enough to fill it).
             batch_size: frames per CLIP/generation batch.
             output_dir: when given, write SRT/VTT/JSON per video and captions.jsonl for images there.
             video_formats, overlay, gallery: see `outputs.ResultWriter`.
@@ -114,12 +119,18 @@ class ClipCap:
         if isinstance(inputs, (str, Path)) or not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
         options = self.generation_options(**generation)
-        caption_fn = lambda embeddings: self.caption_embeddings(embeddings, **options)
-        writer = ResultWriter(output_dir, video_formats=video_formats, overlay=overlay, gallery=gallery) if output_dir else None
+        caption_fn = lambda embeddings, frame_mask=None: self.caption_embeddings(embeddings, frame_mask, **options)
         sampling = sampling or FrameSampling(**self.video_sampling)
+        clip_frames = self.model.max_frames
+        if clip_frames is not None and sampling.mode == "scenes" and sampling.frames_per_shot == 1:
+            # Enough analysed frames that a shot of min_scene_duration still fills a whole clip.
+            analysis_fps = max(sampling.scene_analysis_fps, 2 * clip_frames / max(sampling.min_scene_duration, 0.1))
+            sampling = dataclasses.replace(sampling, frames_per_shot=clip_frames, scene_analysis_fps=analysis_fps)
+        writer = ResultWriter(output_dir, video_formats=video_formats, overlay=overlay, gallery=gallery) if output_dir else None
         try:
             results = run_pipeline(inputs, self.encode_images, caption_fn, resolution=self.resolution, batch_size=batch_size,
-                                   on_result=writer, progress=progress, stats=stats, sampling=sampling)
+                                   on_result=writer, progress=progress, stats=stats, sampling=sampling,
+                                   clip_frames=clip_frames)
             return list(results)
         finally:
             if writer is not None:

@@ -75,6 +75,17 @@ def test_video_motion_and_shot_count():
     assert metrics["scene exact"] == pytest.approx(1 / 3)
 
 
+def test_single_shot_motion_counts_only_videos_without_a_cut():
+    single = video((shape("star", "green", "small", "left"), "right"))
+    cut = video((shape("star", "green", "small", "left"), "right"), (shape("circle", "red", "large", "top"), None))
+    predictions = {"s1": "a small green star moves from left to right", "s2": "a small green star moves from right to left",
+                   "c": "a small green star moves from left to right, then a large red circle at the top"}
+    metrics = grounded_metrics(predictions, {"s1": single, "s2": single, "c": cut})
+    assert metrics["single-shot motion acc"] == 0.5
+    assert metrics["motion acc"] == pytest.approx(3 / 4)
+    assert "single-shot motion acc" not in grounded_metrics({"c": predictions["c"]}, {"c": cut})
+
+
 def test_generator_full_captions_score_perfectly_and_short_ones_lose_size():
     rng = np.random.default_rng(5)
     for _ in range(50):

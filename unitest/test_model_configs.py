@@ -26,6 +26,7 @@ from custom_architectures.clipcap import (
     ClipCapAttention,
     ClipCapMLPMapper,
     ClipCapModel,
+    ClipCapTemporalMapper,
     ClipCapTransformerLayer,
     ClipCapTransformerMapper,
 )
@@ -68,6 +69,11 @@ CASES = {
         {"input_dim": 6, "hidden_dim": 8, "prefix_length": 2, "clip_length": 3, "num_layers": 1, "num_heads": 2,
          "intermediate_dim": 12},
         floats(2, 6),
+    ),
+    ClipCapTemporalMapper: (
+        {"input_dim": 6, "hidden_dim": 8, "prefix_length": 2, "max_frames": 4, "num_layers": 1, "num_heads": 2,
+         "intermediate_dim": 12},
+        floats(2, 3, 6),
     ),
     GPT2Decoder: (
         {"vocabulary_size": 20, "num_layers": 1, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16,

@@ -48,13 +48,15 @@ def run_in(python, script, home, cwd):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_wheel_carries_every_preset_and_only_the_shipped_model(build):
+def test_wheel_carries_every_preset_and_only_the_shipped_models(build):
     names = set(zipfile.ZipFile(build["wheel"]).namelist())
     presets = {n.rsplit("/", 1)[1] for n in names if n.startswith("image_captioning/hub/presets/")}
     assert set(hub.PRETRAINED_MODELS.values()) | {"train-coco-mlp.json", "train-coco-transformer.json"} <= presets
     shipped = {n for n in names if n.startswith("image_captioning/hub/shipped_models/")}
-    assert {f"image_captioning/hub/shipped_models/shapes-demo/{f}" for f in ("config.json", "model.weights.h5", "vocab.json", "merges.txt")} <= shipped
-    assert all(n.startswith("image_captioning/hub/shipped_models/shapes-demo/") for n in shipped)
+    for model in ("shapes-demo", "shapes-video-demo"):
+        files = ("config.json", "model.weights.h5", "vocab.json", "merges.txt")
+        assert {f"image_captioning/hub/shipped_models/{model}/{f}" for f in files} <= shipped
+    assert {n.split("/")[3] for n in shipped} == {"shapes-demo", "shapes-video-demo"}
 
 
 def test_installed_wheel_loads_presets_and_demo_from_package_data(wheel_venv, build, tmp_path):
@@ -73,11 +75,16 @@ def test_installed_caption_command_runs_the_readme_job(wheel_venv, shared_data, 
     samples = hub.PROJECT_ROOT / "samples" / "shapes"
     images = sorted((samples / "images").glob("*.png"))
     video = samples / "videos" / "video_00000.mp4"
-    command = [str(wheel_venv.parent / "image-captioning"), "caption", str(samples / "images"), str(video),
-               str(shared_data / "images" / "fruits.jpg"), "--model", "shapes-demo", "--out", str(tmp_path / "out"), "--no-progress"]
+    executable, out = str(wheel_venv.parent / "image-captioning"), str(tmp_path / "out")
+    commands = [  # the README's main job: images with shapes-demo, videos with shapes-video-demo
+        [executable, "caption", str(samples / "images"), str(shared_data / "images" / "fruits.jpg"), "--model", "shapes-demo",
+         "--out", out, "--no-progress"],
+        [executable, "caption", str(video), "--model", "shapes-video-demo", "--out", out, "--scenes", "--no-progress"],
+    ]
     (tmp_path / "elsewhere").mkdir()
-    done = subprocess.run(command, cwd=tmp_path / "elsewhere", env=clean_env(tmp_path / "home"), capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
+    for command in commands:
+        done = subprocess.run(command, cwd=tmp_path / "elsewhere", env=clean_env(tmp_path / "home"), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
     rows = {row["source"]: row for row in map(json.loads, (tmp_path / "out" / "captions.jsonl").read_text().splitlines())}
     assert len(rows) == len(images) + 1 and all(row["ok"] for row in rows.values())
     assert "-->" in (tmp_path / "out" / "video_00000.srt").read_text()

@@ -14,7 +14,8 @@ class ClipCapModel(keras.Model):
     Args:
         image_encoder: a CLIP image encoder (images NHWC -> embedding), or None when the model is
             only fed precomputed CLIP embeddings (training on cached embeddings).
-        mapper: `ClipCapMLPMapper` or `ClipCapTransformerMapper`.
+        mapper: `ClipCapMLPMapper`, `ClipCapTransformerMapper`, or `ClipCapTemporalMapper` (a temporal
+            model: its input is a clip of frame embeddings (batch, frames, E) with a frame mask).
         decoder: `GPT2Decoder`, or the LSTM baseline's `LSTMDecoder` (with a ResNet-50 image encoder and a
             one-position prefix; see `lstm_captioner.build_lstm_captioner`).
         normalize_prefix: L2-normalise the CLIP embedding before the mapper (the official
@@ -27,6 +28,8 @@ class ClipCapModel(keras.Model):
     embedding = model.encode_images(images)          # (batch, 512)
     prefix = model.embed_prefix(embedding)           # (batch, 10, 768)
     logits = model({"clip_embedding": embedding, "token_ids": token_ids})
+    # a temporal mapper: clips of frame embeddings, 0 in the mask for padding frames
+    logits = model({"clip_embedding": frames, "frame_mask": frame_mask, "token_ids": token_ids})
     ```
     """
 
@@ -42,25 +45,38 @@ class ClipCapModel(keras.Model):
     def prefix_length(self):
         return self.mapper.prefix_length
 
+    @property
+    def max_frames(self):
+        """Frames per clip of a temporal model (its mapper reads frame sequences); None for an image model."""
+        return getattr(self.mapper, "max_frames", None)
+
     def encode_images(self, images):
         if self.image_encoder is None:
             raise ValueError("This ClipCapModel has no image encoder: pass CLIP embeddings instead of images.")
         return self.image_encoder(images)
 
-    def embed_prefix(self, clip_embedding):
+    def embed_prefix(self, clip_embedding, frame_mask=None):
+        """The GPT-2 prefix of CLIP embeddings (batch, E); for a temporal model also of clips
+        (batch, frames, E) with `frame_mask` (batch, frames), 0 for padding frames."""
         clip_embedding = ops.cast(clip_embedding, self.compute_dtype)
-        if self.normalize_prefix:
-            clip_embedding = clip_embedding / ops.norm(clip_embedding, axis=-1, keepdims=True)
-        return self.mapper(clip_embedding)
+        if self.max_frames is None:
+            if self.normalize_prefix:
+                clip_embedding = clip_embedding / ops.norm(clip_embedding, axis=-1, keepdims=True)
+            return self.mapper(clip_embedding)
+        if self.normalize_prefix:  # a padding frame may be all zeros: keep it finite
+            norm = ops.norm(clip_embedding, axis=-1, keepdims=True)
+            clip_embedding = clip_embedding / ops.maximum(norm, ops.cast(1e-6, norm.dtype))
+        return self.mapper(clip_embedding, frame_mask)
 
     def call(self, inputs, training=False):
         """inputs: {"clip_embedding": (B, E) or "images": (B, H, W, 3), "token_ids": (B, T),
-        optional "padding_mask": (B, T)}; "images" trains the image encoder jointly."""
+        optional "padding_mask": (B, T)}; "images" trains the image encoder jointly. A temporal
+        model reads "clip_embedding" (B, F, E) and "frame_mask" (B, F)."""
         if "images" in inputs:
             clip_embedding = self.image_encoder(inputs["images"], training=training)
         else:
             clip_embedding = inputs["clip_embedding"]
-        prefix = self.embed_prefix(clip_embedding)
+        prefix = self.embed_prefix(clip_embedding, inputs.get("frame_mask"))
         tokens = self.decoder.embed_tokens(inputs["token_ids"])
         embeddings = ops.concatenate([prefix, ops.cast(tokens, prefix.dtype)], axis=1)
         padding_mask = inputs.get("padding_mask")

@@ -6,7 +6,10 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="custom_architectures")
 class ClipCapAttention(keras.layers.Layer):
-    """Self-attention with bias-free `to_queries` and fused `to_keys_values`, no mask.
+    """Self-attention with bias-free `to_queries` and fused `to_keys_values`.
+
+    The official mapper attends without a mask; `call`'s optional `key_mask` (batch, length) hides
+    the positions where it is 0 from every query (the temporal mapper's padding frames).
 
     Args:
         hidden_dim: model width (the official `dim_self`).
@@ -16,6 +19,7 @@ class ClipCapAttention(keras.layers.Layer):
     ```python
     attn = ClipCapAttention(hidden_dim=768, num_heads=8)
     y = attn(ops.ones((1, 80, 768)))   # (1, 80, 768)
+    y = attn(ops.ones((1, 80, 768)), key_mask=ops.ones((1, 80)))
     ```
     """
 
@@ -30,13 +34,17 @@ class ClipCapAttention(keras.layers.Layer):
         for dense in (self.to_queries, self.to_keys_values, self.project):
             dense.build((None, None, hidden_dim))
 
-    def call(self, x):
+    def call(self, x, key_mask=None):
         head_dim = self.hidden_dim // self.num_heads
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         queries = ops.reshape(self.to_queries(x), (batch, length, self.num_heads, head_dim))
         keys_values = ops.reshape(self.to_keys_values(x), (batch, length, 2, self.num_heads, head_dim))
         keys, values = keys_values[:, :, 0], keys_values[:, :, 1]
         scores = ops.einsum("bnhd,bmhd->bhnm", queries, keys) * (head_dim**-0.5)
+        if key_mask is not None:
+            # A finite fill: a hidden key gets weight exactly 0 and no row is ever all -inf.
+            visible = ops.cast(key_mask, "bool")[:, None, None, :]
+            scores = ops.where(visible, scores, ops.cast(-1e9, scores.dtype))
         weights = ops.softmax(scores, axis=-1)
         out = ops.einsum("bhnm,bmhd->bnhd", weights, values)
         return self.project(ops.reshape(out, (batch, length, self.hidden_dim)))
@@ -57,7 +65,7 @@ class ClipCapTransformerLayer(keras.layers.Layer):
     Example:
     ```python
     layer = ClipCapTransformerLayer(hidden_dim=768, num_heads=8, intermediate_dim=1536)
-    y = layer(ops.ones((1, 80, 768)))   # (1, 80, 768)
+    y = layer(ops.ones((1, 80, 768)))   # (1, 80, 768); key_mask= as in ClipCapAttention
     ```
     """
 
@@ -76,8 +84,8 @@ class ClipCapTransformerLayer(keras.layers.Layer):
             layer.build((None, None, hidden_dim))
         self.mlp_fc2.build((None, None, intermediate_dim))
 
-    def call(self, x):
-        x = x + self.attn(self.norm1(x))
+    def call(self, x, key_mask=None):
+        x = x + self.attn(self.norm1(x), key_mask=key_mask)
         return x + self.mlp_fc2(self.mlp_fc1(self.norm2(x)))
 
     def get_config(self):

@@ -13,7 +13,9 @@ Scoring rules:
   none for a still shape; its position is where the shape starts.
 - "objects exact": the caption's (colour, kind) pairs are exactly the scene's, none missing and
   none invented. "scene exact": that, and every attribute of every shape right. "shots" (videos):
-  the caption names as many shapes as the video has shots.
+  the caption names as many shapes as the video has shots. "single-shot motion": the motion of
+  the videos without a cut, whose one shape always moves, so a caption that guesses a direction
+  is right a quarter of the time.
 """
 
 import itertools
@@ -31,6 +33,7 @@ METRIC_NAMES = {
     "position": "position acc",
     "colour+kind": "colour+shape acc",
     "motion": "motion acc",
+    "single_shot_motion": "single-shot motion acc",
     "shots": "shots acc",
     "objects_exact": "objects exact",
     "scene_exact": "scene exact",
@@ -69,6 +72,8 @@ def score_caption(caption, entry):
     if entry["kind"] == "video":
         result["shots"] = len(mentions) == len(truths)
         result["scene_exact"] = result["scene_exact"] and result["shots"]
+        if len(truths) == 1:
+            result["single_shot_motion"] = shapes[0]["motion"]
     return result
 
 
@@ -81,8 +86,8 @@ def grounded_metrics(predictions, entries):
 
     Returns:
         {"colour acc", "shape acc", "size acc", "position acc", "colour+shape acc" (per true shape),
-        "objects exact", "scene exact" (per item), and for videos "motion acc" (per shot) and
-        "shots acc" (per video)}.
+        "objects exact", "scene exact" (per item), and for videos "motion acc" (per shot),
+        "shots acc" (per video) and "single-shot motion acc" (per video without a cut)}.
 
     Example:
     ```python
@@ -99,7 +104,7 @@ def grounded_metrics(predictions, entries):
         scored = [shape[name] for shape in shapes if name in shape]
         if scored:
             metrics[METRIC_NAMES[name]] = sum(scored) / len(scored)
-    for name in ("shots", "objects_exact", "scene_exact"):
+    for name in ("shots", "single_shot_motion", "objects_exact", "scene_exact"):
         scored = [verdict[name] for verdict in verdicts if name in verdict]
         if scored:
             metrics[METRIC_NAMES[name]] = sum(scored) / len(scored)

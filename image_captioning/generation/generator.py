@@ -128,11 +128,12 @@ class CaptionGenerator:
     def prefix_length(self):
         return self.mapper.prefix_length
 
-    def generate(self, clip_embeddings, strategy=None, config=None, **options) -> List[List[Caption]]:
+    def generate(self, clip_embeddings, strategy=None, config=None, frame_mask=None, **options) -> List[List[Caption]]:
         """Captions for each CLIP embedding, in input order, best first.
 
         Args:
-            clip_embeddings: (N, clip_dim) array.
+            clip_embeddings: (N, clip_dim) array; for a temporal mapper also clips (N, frames, clip_dim).
+            frame_mask: with clips, (N, frames): 1 for real frames, 0 for padding (default: all real).
             strategy: "greedy", "beam" or "sample".
             config: a `GenerationConfig` (its fields can still be overridden by `options`).
             **options: any `GenerationConfig` field: num_beams, temperature, top_k, top_p,
@@ -140,10 +141,7 @@ class CaptionGenerator:
         """
         config = self.resolve_config(config, strategy=strategy, **options)
         clip_embeddings = np.asarray(ops.convert_to_numpy(clip_embeddings), dtype="float32")
-        if clip_embeddings.ndim != 2 or clip_embeddings.shape[1] != self.mapper.input_dim:
-            raise ValueError(
-                f"clip_embeddings must have shape (batch, {self.mapper.input_dim}), got {clip_embeddings.shape}."
-            )
+        frame_mask = self._frame_mask(clip_embeddings, frame_mask)
         total = self.prefix_length + config.max_length
         max_positions = getattr(self.decoder, "max_sequence_length", None)  # an LSTM has no position limit
         if max_positions is not None and total > max_positions:
@@ -157,7 +155,8 @@ class CaptionGenerator:
         results = []
         for start, chunk, bucket in self._chunks(len(clip_embeddings)):
             chunk_uniforms = None if uniforms is None else uniforms[start : start + chunk]
-            arrays = self._run_decode(config, clip_embeddings[start : start + chunk], bucket, chunk_uniforms)
+            arrays = self._run_decode(config, clip_embeddings[start : start + chunk], frame_mask[start : start + chunk],
+                                      bucket, chunk_uniforms)
             results.extend(self._to_sequences(config, arrays, chunk))
         return results
 
@@ -178,6 +177,26 @@ class CaptionGenerator:
             embeddings = self._call(key, function, ops.convert_to_tensor(batch))
             outputs.append(ops.convert_to_numpy(embeddings)[:chunk])
         return np.concatenate(outputs, axis=0)
+
+    def _frame_mask(self, clip_embeddings, frame_mask):
+        """Checks the input's shape; the (N, frames) mask of a clip batch, (N, 1) ones for a flat one."""
+        width = self.mapper.input_dim
+        max_frames = getattr(self.mapper, "max_frames", None)
+        if clip_embeddings.ndim == 3 and max_frames is not None and clip_embeddings.shape[2] == width:
+            if clip_embeddings.shape[1] > max_frames:
+                raise ValueError(f"Clips of {clip_embeddings.shape[1]} frames exceed the mapper's max_frames={max_frames}.")
+            if frame_mask is None:
+                return np.ones(clip_embeddings.shape[:2], "float32")
+            frame_mask = np.asarray(frame_mask, "float32")
+            if frame_mask.shape != clip_embeddings.shape[:2]:
+                raise ValueError(f"frame_mask has shape {frame_mask.shape}; the clips need {clip_embeddings.shape[:2]}.")
+            return frame_mask
+        if clip_embeddings.ndim != 2 or clip_embeddings.shape[1] != width:
+            clips = f" or clips (batch, frames <= {max_frames}, {width})" if max_frames is not None else ""
+            raise ValueError(f"clip_embeddings must have shape (batch, {width}){clips}, got {clip_embeddings.shape}.")
+        if frame_mask is not None:
+            raise ValueError("frame_mask goes with clips (batch, frames, clip_dim), not with one embedding per row.")
+        return np.ones((len(clip_embeddings), 1), "float32")
 
     def resolve_config(self, config=None, strategy=None, **options):
         config = config or self.defaults
@@ -226,12 +245,13 @@ class CaptionGenerator:
         return encode
 
     def _decode_fn(self, key):
-        strategy, _, copies, max_length, use_cache = key[1:]
+        strategy, _, copies, max_length, use_cache = key[1:6]
         forward = self._forward(use_cache)
 
-        def decode(clip_embedding, valid, uniforms, temperature, top_k, top_p, stop_tokens):
+        def decode(clip_embedding, frame_mask, valid, uniforms, temperature, top_k, top_p, stop_tokens):
             self.trace_counts[key] += 1  # Python side effect: runs only while tracing
-            prefix = self.prefix_model.embed_prefix(clip_embedding)
+            clip_frames = len(clip_embedding.shape) == 3
+            prefix = self.prefix_model.embed_prefix(clip_embedding, frame_mask if clip_frames else None)
             if strategy == "beam":
                 return decode_beams(forward, prefix, valid, temperature, stop_tokens, max_length, copies)
             return decode_sequences(
@@ -248,10 +268,10 @@ class CaptionGenerator:
             return STATE_FORWARDS[type(self.decoder)](self.decoder)
         return CACHED_FORWARDS[self.cache_layout](self.decoder, self.lm_head_parts)
 
-    def _run_decode(self, config, clip_embeddings, bucket, uniforms):
+    def _run_decode(self, config, clip_embeddings, frame_mask, bucket, uniforms):
         chunk = len(clip_embeddings)
         copies = config.rows_per_input
-        key = ("decode", config.strategy, bucket, copies, config.max_length, config.use_cache)
+        key = ("decode", config.strategy, bucket, copies, config.max_length, config.use_cache) + clip_embeddings.shape[1:-1]
         function = self._function(key, self._decode_fn, [self.mapper, self.decoder], jit=self._use_xla(bucket * copies))
         valid = np.arange(bucket) < chunk
         if uniforms is None:
@@ -263,6 +283,7 @@ class CaptionGenerator:
         vocabulary = self.decoder.vocabulary_size
         args = (
             _pad_rows(clip_embeddings, bucket),
+            _pad_rows(frame_mask, bucket),
             valid,
             uniforms,
             np.float32(config.temperature),

@@ -15,6 +15,7 @@ PRETRAINED_MODELS = {
     "clipcap-conceptual": "clipcap-conceptual.json",
     "clipcap-coco-transformer": "clipcap-coco-transformer.json",
     "shapes-demo": "shapes-demo.json",  # trained by this project, shipped in pretrained_models/ and in the wheel
+    "shapes-video-demo": "shapes-video-demo.json",  # the same, a temporal ClipCap for videos
 }
 
 

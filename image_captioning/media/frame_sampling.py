@@ -3,7 +3,8 @@
 Three algorithms (`FrameSampling.mode`), each a function of an open `VideoReader`:
   * "uniform": N frames at the centres of N equal time slices (default, N = 8);
   * "interval": one frame every S seconds;
-  * "scenes": one frame per shot (see `shot_detection`).
+  * "scenes": one frame per shot (see `shot_detection`), or `frames_per_shot` evenly spread
+    frames sharing the shot's span, for a temporal model that captions each shot from its frames.
 
 Uniform sampling seeks over long gaps, but only once a seek has landed on the timestamp it
 should have; otherwise it reads through.
@@ -35,6 +36,8 @@ class FrameSampling:
             Within one shot distances are typically below 0.25.
         scene_analysis_fps: how many low-resolution frames per second are analysed for shot changes.
         min_scene_duration: shots shorter than this many seconds are merged into the previous one.
+        frames_per_shot: frames taken per shot in "scenes" mode, spread evenly over it (fewer when
+            the shot has fewer analysed frames); all of them stand for the whole shot's span.
         max_short_side: sampled frames are shrunk so their short side is at most this (None: full size).
         seek_min_gap: "uniform" mode seeks (instead of reading through) over gaps of more
             than this many seconds, when seeking has been verified to be accurate.
@@ -50,14 +53,15 @@ class FrameSampling:
     scene_threshold: float = 0.4
     scene_analysis_fps: float = 4.0
     min_scene_duration: float = 1.0
+    frames_per_shot: int = 1
     max_short_side: int | None = 1024
     seek_min_gap: float = 30.0
 
     def __post_init__(self):
         if self.mode not in SAMPLING_MODES:
             raise ValueError(f"mode must be one of {SAMPLING_MODES}, got {self.mode!r}")
-        if self.num_frames < 1:
-            raise ValueError(f"num_frames must be >= 1, got {self.num_frames}")
+        if self.num_frames < 1 or self.frames_per_shot < 1:
+            raise ValueError(f"num_frames and frames_per_shot must be >= 1, got {self.num_frames}, {self.frames_per_shot}")
         if self.interval <= 0 or self.scene_analysis_fps <= 0:
             raise ValueError("interval and scene_analysis_fps must be > 0")
 
@@ -194,7 +198,8 @@ def scene_frames(reader, sampling: FrameSampling) -> Iterator[SampledFrame]:
     next_time = 0.0
     previous_histogram = None
     shot_start = 0.0
-    shot = ShotCandidates(sampling.max_short_side)
+    keep = max(4, sampling.frames_per_shot)
+    shot = ShotCandidates(sampling.max_short_side, keep)
     while cursor.grab():
         if cursor.timestamp < next_time:
             continue
@@ -206,8 +211,8 @@ def scene_frames(reader, sampling: FrameSampling) -> Iterator[SampledFrame]:
         if previous_histogram is not None:
             distance = cv2.compareHist(previous_histogram, histogram, cv2.HISTCMP_BHATTACHARYYA)
             if distance > sampling.scene_threshold and cursor.timestamp - shot_start >= sampling.min_scene_duration:
-                yield SampledFrame(*shot.pick(shot_start, cursor.timestamp))
-                shot = ShotCandidates(sampling.max_short_side)
+                yield from _shot_frames(shot, shot_start, cursor.timestamp, sampling)
+                shot = ShotCandidates(sampling.max_short_side, keep)
                 shot_start = cursor.timestamp
         previous_histogram = histogram
         shot.add(image, cursor.timestamp, cursor.index)
@@ -216,7 +221,28 @@ def scene_frames(reader, sampling: FrameSampling) -> Iterator[SampledFrame]:
         if previous_histogram is None and not reader.stopped():
             raise reader.no_frames_error()
         return
-    yield SampledFrame(*shot.pick(shot_start, max(reader.duration, shot_start)))
+    yield from _shot_frames(shot, shot_start, max(reader.duration, shot_start), sampling)
+
+
+def _shot_frames(shot: ShotCandidates, start: float, end: float, sampling: FrameSampling) -> Iterator[SampledFrame]:
+    if sampling.frames_per_shot == 1:
+        yield SampledFrame(*shot.pick(start, end))
+        return
+    for position in evenly_spaced(len(shot.frames), sampling.frames_per_shot):
+        timestamp, index, image = shot.frames[position]
+        yield SampledFrame(image, timestamp, start, end, index)
+
+
+def evenly_spaced(count: int, keep: int) -> np.ndarray:
+    """Indices of `keep` of `count` items in order, at the centres of `keep` equal slices (all of them when count <= keep).
+
+    Example:
+        >>> evenly_spaced(16, 4).tolist()
+        [2, 6, 10, 14]
+    """
+    if count <= keep:
+        return np.arange(count)
+    return ((np.arange(keep) + 0.5) * count / keep).astype(int)
 
 
 SAMPLERS = {"uniform": uniform_frames, "interval": interval_frames, "scenes": scene_frames}

@@ -13,13 +13,13 @@ class ShotCandidates:
 
     Every analysed frame is offered; when the list is full every other one is dropped
     and only every second later frame is kept, so the survivors stay evenly spread over
-    the shot and the one nearest its middle can be captioned once the shot ends.
+    the shot and the one nearest its middle (or `keep` of them, for a temporal model) can
+    be captioned once the shot ends.
     """
 
-    keep = 4
-
-    def __init__(self, max_short_side: int | None):
+    def __init__(self, max_short_side: int | None, keep: int = 4):
         self.max_short_side = max_short_side
+        self.keep = keep
         self.frames: list[tuple[float, int, np.ndarray]] = []
         self.every = 1
         self.offered = 0

@@ -30,10 +30,13 @@ class PipelineOptions:
     recursive: bool = True
     flush_timeout: float = 0.5
     join_timeout: float = 30.0
+    clip_frames: int | None = None
 
     def __post_init__(self):
         if self.batch_size < 1 or self.decode_workers < 1 or self.preprocess_workers < 1:
             raise ValueError("batch_size, decode_workers and preprocess_workers must be >= 1")
+        if self.clip_frames is not None and self.clip_frames < 1:
+            raise ValueError(f"clip_frames must be None or >= 1, got {self.clip_frames}")
         # The sampler shrinks video frames to the same short side as images.
         object.__setattr__(self, "sampling", replace(self.sampling, max_short_side=self.max_short_side))
         object.__setattr__(self, "max_items_in_flight", self.max_items_in_flight or max(2 * self.batch_size, 8))
@@ -47,7 +50,8 @@ class CaptioningPipeline:
 
     Args:
         encode_fn: `(B, R, R, 3) float32 preprocessed images -> (B, E)` embeddings.
-        caption_fn: `(B, E) embeddings -> list of B lists of Caption`, best caption first.
+        caption_fn: `(B, E) embeddings -> list of B lists of Caption`, best caption first; with
+            `clip_frames`, `(clips (B, clip_frames, E), frame_mask (B, clip_frames)) -> ...` instead.
         preprocess: `uint8 (H, W, 3) tensor -> float32 (R, R, 3)`, usable inside `tf.data.map`;
             defaults to `media.clip_preprocessing.clip_preprocess_tf` at `resolution`.
         resolution: side R of the preprocessed square images.
@@ -63,6 +67,10 @@ class CaptioningPipeline:
         recursive: search directories recursively.
         flush_timeout: seconds a partly filled batch waits for more frames while decoders are busy.
         join_timeout: seconds to wait for each thread when shutting down.
+        clip_frames: frames per clip of a temporal model (see `pipeline.clips`): an image is
+            captioned as a 1-frame clip, each video segment (a shot in "scenes" mode) from the clip
+            of its frames and the whole video from the clip of all its frames. None (an image
+            model) captions each frame alone and the whole video from the mean frame embedding.
 
     Example:
         >>> pipeline = CaptioningPipeline(model.encode_images, generator.caption, batch_size=16)

@@ -32,10 +32,11 @@ from image_captioning.media.frame_sampling import SampledFrame
 from image_captioning.media.images import load_image
 from image_captioning.media.sources import WorkItem, expand_inputs
 from image_captioning.media.video_reader import VideoReader
+from image_captioning.pipeline.clips import pack_clip, segment_groups, stack_clips
 from image_captioning.pipeline.frames import PLACEHOLDER_ITEM, EncodedBatch, Frame, ItemState, element_signature, mean_frame_embedding
 from image_captioning.pipeline.stats import PipelineStats
 from image_captioning.pipeline.threads import StageThread, Stopped, StopSignal, acquire, consume, get, put
-from image_captioning.results import Caption, ImageResult, ItemError, VideoResult
+from image_captioning.results import Caption, ImageResult, ItemError, VideoResult, VideoSegment
 
 _END = object()  # end-of-stream sentinel passed between stages
 _IDLE_POLL_S = 0.005
@@ -270,10 +271,17 @@ class PipelineRun:
             state.received += 1
             if batch.totals[row] >= 0:
                 state.total = int(batch.totals[row])
-            if state.kind == "video":
+            if state.kind == "video" and self.options.clip_frames:
+                state.frames.append(batch.encoded_frame(row))
+            elif state.kind == "video":
                 state.frame_embeddings.append(batch.embeddings[row])
             if state.received == state.total:
                 completed.append(item_index)
+        if self.options.clip_frames:
+            self._caption_clips(batch, completed)
+            self._release_frames(batch)
+            self._complete(completed, {})
+            return
         # Videos finished by this batch get their whole-video caption in the same caption_fn call.
         completed_videos = [i for i in completed if self.states[i].kind == "video"]
         rows = batch.embeddings
@@ -294,19 +302,57 @@ class PipelineRun:
             else:
                 state.captions = _candidates(captions[row])
         video_captions = dict(zip(completed_videos, captions[len(batch.item_indices) :]))
+        self._release_frames(batch)
+        self._complete(completed, video_captions)
 
+    def _caption_clips(self, batch: EncodedBatch, completed: list[int]) -> None:
+        """Temporal model: the clips of the items this batch completes, captioned in one caption_fn call."""
+        clip_frames = self.options.clip_frames
+        image_rows = {int(item): row for row, item in enumerate(batch.item_indices.tolist())}
+        clips, owners = [], []
+        for item_index in completed:
+            state = self.states[item_index]
+            if state.kind != "video":
+                clips.append(pack_clip(batch.embeddings[image_rows[item_index]][None], clip_frames))
+                owners.append((item_index, None))
+                continue
+            for group in segment_groups(state.frames):
+                clips.append(pack_clip([frame.embedding for frame in group], clip_frames))
+                owners.append((item_index, group))
+            clips.append(pack_clip([frame.embedding for frame in sorted(state.frames, key=lambda f: f.slot)], clip_frames))
+            owners.append((item_index, None))
+        if not clips:
+            return
+        start = time.perf_counter()
+        captions = list(self.pipeline.caption_fn(*stack_clips(clips)))
+        self.stats.add_busy("generate", time.perf_counter() - start)
+        if len(captions) != len(clips):
+            raise ValueError(f"caption_fn returned {len(captions)} caption lists for {len(clips)} clips")
+        for (item_index, group), candidates in zip(owners, captions):
+            state = self.states[item_index]
+            if group is not None:
+                middle = group[len(group) // 2]
+                state.segments.append((group[0].slot, VideoSegment(group[0].start, group[0].end, _best(candidates),
+                                                                   middle.frame_index, middle.timestamp)))
+            else:
+                state.captions = _candidates(candidates)
+
+    def _release_frames(self, batch: EncodedBatch) -> None:
         with self.lock:
             self.frames_in_flight -= len(batch.item_indices)
         for _ in range(len(batch.item_indices)):
             self.frame_tokens.release()
 
+    def _complete(self, completed: list[int], video_captions: dict) -> None:
+        """Hands each completed item's result to the collector; a video's whole-video caption comes from
+        `video_captions`, or (temporal model) is already its state's first caption."""
         for item_index in completed:
             state = self.states.pop(item_index)
             if state.kind == "video":
                 result = VideoResult(
                     state.source,
                     [segment for _, segment in sorted(state.segments, key=lambda s: s[0])],
-                    _best(video_captions[item_index]),
+                    _best(video_captions.get(item_index, state.captions)),
                     state.fps,
                     state.duration,
                     warnings=state.warnings,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from image_captioning.media.frame_sampling import SampledFrame
+from image_captioning.pipeline.clips import EncodedFrame
 from image_captioning.results import Caption, VideoSegment
 
 PLACEHOLDER_ITEM = -1  # item index of the filler rows that complete a partial batch
@@ -80,6 +81,10 @@ class EncodedBatch:
         return cls(batch["item_index"][rows], batch["slot"][rows], batch["total"][rows], batch["times"][rows],
                    batch["frame_index"][rows], embeddings)
 
+    def encoded_frame(self, row: int) -> EncodedFrame:
+        timestamp, start, end = self.times[row].tolist()
+        return EncodedFrame(int(self.slots[row]), self.embeddings[row], timestamp, start, end, int(self.frame_indices[row]))
+
     def segment(self, row: int, caption: Caption) -> VideoSegment:
         timestamp, start, end = self.times[row].tolist()
         return VideoSegment(start, end, caption, int(self.frame_indices[row]), timestamp)
@@ -99,6 +104,7 @@ class ItemState:
     captions: list[Caption] = field(default_factory=list)
     segments: list[tuple[int, VideoSegment]] = field(default_factory=list)
     frame_embeddings: list[np.ndarray] = field(default_factory=list)
+    frames: list[EncodedFrame] = field(default_factory=list)
 
 
 def mean_frame_embedding(frame_embeddings) -> np.ndarray:

@@ -9,6 +9,7 @@ TRAINING_PRESETS = {
     "shapes-demo": "shapes-demo.json",
     "shapes-clip": "shapes-clip.json",
     "shapes-demo-finetune": "shapes-demo-finetune.json",
+    "shapes-video-demo": "shapes-video-demo.json",
     "coco-mlp": "train-coco-mlp.json",
     "coco-transformer": "train-coco-transformer.json",
     "lstm-baseline-shapes": "lstm-baseline-shapes.json",

@@ -21,9 +21,11 @@ class TrainOptions:
         mixed_precision: "auto" (mixed bfloat16 on a GPU, float32 elsewhere), True or False.
         jit_compile: compile the train step with XLA.
         init_from: a model folder or known name to start from, instead of the preset's random model.
-        init_image_encoder: a `train-clip` run folder whose image encoder (and its config) the model starts from.
-        video_frames: uniform frames averaged into a video's embedding (1: its middle frame, the only choice when
-            the image encoder trains from pixels); the saved model samples videos the same way.
+        init_image_encoder: a `train-clip` run folder, or a ClipCap model folder or known name, whose image
+            encoder (and its config) the model starts from.
+        video_frames: uniform frames sampled per video: averaged into its embedding (1: its middle frame, the
+            only choice when the image encoder trains from pixels), or for a temporal model (mapper "temporal")
+            kept in order as its clip (at most the mapper's max_frames); the saved model samples videos the same way.
 
     Example:
     ```python

@@ -15,14 +15,13 @@ from image_captioning.training.caption_loss import CaptionLoss
 from image_captioning.training.caption_tokens import tokenize_captions
 from image_captioning.training.checkpoints import EpochCheckpoint, restore_checkpoint
 from image_captioning.training.distribution import config_for_devices, distribution_scope
-from image_captioning.training.embedding_cache import media_frames, precompute_embeddings
+from image_captioning.training.embedding_cache import clip_frame_mask, media_frames, precompute_embeddings
 from image_captioning.training.loss_curve import write_loss_history
 from image_captioning.training.model_families import build_model
 from image_captioning.training.train_options import TrainOptions
 from image_captioning.training.training_data import CaptionExamples, batch_stream
 from image_captioning.training.warmup_schedule import WarmupLinearDecay
 
-MEDIA_KINDS = {"images": "image", "videos": "video"}  # a synthetic preset's data.media -> the records it trains on
 
 
 def train(config, out_dir, resume=True, stop_after_epochs=None, verbose="auto"):
@@ -115,32 +114,55 @@ def accelerator_available():
 def initial_model(model_config, options):
     if options.init_from:
         return ClipCap.from_pretrained(options.init_from).model
-    if options.init_image_encoder:  # the encoder of a `train-clip` run; its saved config replaces the preset's
-        from image_captioning.training.clip_checkpoint import load_image_encoder, read_clip_config
+    if options.init_image_encoder:  # a trained encoder; its saved config replaces the preset's
+        from custom_architectures.clip import image_encoder_config
 
-        clip_dir = options.init_image_encoder
-        model = build_clipcap_model({**model_config, "image_encoder": read_clip_config(clip_dir)["image_encoder"]})
-        model.image_encoder.set_weights(load_image_encoder(clip_dir).get_weights())
+        encoder = trained_image_encoder(options.init_image_encoder)
+        model = build_clipcap_model({**model_config, "image_encoder": image_encoder_config(encoder)})
+        model.image_encoder.set_weights(encoder.get_weights())
         return model
     return build_model(model_config)
 
 
+def trained_image_encoder(source):
+    """The image encoder of a `train-clip` run folder (clip_config.json), or of a ClipCap model folder or known name."""
+    from image_captioning.training.clip_checkpoint import CONFIG_FILE, load_image_encoder
+
+    if (Path(source) / CONFIG_FILE).is_file():
+        return load_image_encoder(source)
+    try:
+        encoder = ClipCap.from_pretrained(source).model.image_encoder
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"train.init_image_encoder={source!r} is neither a train-clip run folder (no {CONFIG_FILE}) nor a ClipCap "
+            "model folder or known name: give the folder `image-captioning train-clip --out` wrote, or e.g. shapes-demo."
+        ) from None
+    if encoder is None:
+        raise ValueError(f"train.init_image_encoder={source!r} is a ClipCap model without an image encoder.")
+    return encoder
+
+
+SYNTHETIC_MEDIA = {"images": ("image",), "videos": ("video",), "all": ("image", "video")}
+
+
 def load_split(data_config, out_dir, split):
-    """Records of one split; the "synthetic" format first writes the seeded shapes dataset, others
-    (annotation files, `tfds`) are read by `datasets.sources.read_split`."""
+    """Records of one split; the "synthetic" format first writes the seeded shapes dataset and keeps
+    its `media` ("images" by default, "videos" or "all"); others (annotation files, `tfds`) are read by
+    `datasets.sources.read_split`."""
     data_config = dict(data_config)
     data_format = data_config.pop("format")
     if data_format == "synthetic":
         from image_captioning.synthetic import generate_scenes
 
+        media = data_config.get("media", "images")
+        if media not in SYNTHETIC_MEDIA:
+            raise ValueError(f"data.media={media!r}: use one of {', '.join(SYNTHETIC_MEDIA)}.")
         data_dir = out_dir / "data"
         if not (data_dir / "captions.csv").is_file():
             generate_scenes(data_dir, data_config["num_images"], data_config.get("num_videos", 0),
                             seed=data_config.get("seed", 0), image_size=data_config.get("image_size", 96))
-        kind = MEDIA_KINDS.get(data_config.get("media", "images"))
-        if kind is None:
-            raise ValueError(f"data.media must be one of {', '.join(MEDIA_KINDS)}, got {data_config['media']!r}.")
-        records = [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split) if r.media_kind == kind]
+        records = [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split)
+                   if r.media_kind in SYNTHETIC_MEDIA[media]]
         if data_config.get("captions", "paraphrases") == "canonical":
             from image_captioning.synthetic.canonical import with_canonical_captions
 
@@ -154,20 +176,29 @@ def build_examples(model, records, tokenizer, options, end_token, cache_dir):
     and one tokenized row per caption."""
     paths = [record.media_path for record in records]
     resolution = model.image_encoder.input_resolution
+    clip_frames, frame_mask = model.max_frames, None
+    if clip_frames is not None and options.video_frames > clip_frames:
+        raise ValueError(f"train.video_frames={options.video_frames} exceeds the temporal mapper's max_frames={clip_frames}: "
+                         "lower train.video_frames or raise model.mapper.max_frames.")
     if options.train_image_encoder:
+        if clip_frames is not None:
+            raise ValueError("A temporal model trains on cached frame embeddings: set train.train_image_encoder=false.")
         media, media_key = np.stack([one_frame(path, resolution, options.video_frames) for path in paths]), "images"
     else:
         encode = lambda images: keras.ops.convert_to_numpy(model.encode_images(images))
-        _, media, errors = precompute_embeddings(paths, encode, resolution, cache_dir, video_frames=options.video_frames)
+        _, media, errors = precompute_embeddings(paths, encode, resolution, cache_dir, video_frames=options.video_frames,
+                                                 clip_frames=clip_frames and options.video_frames)
         if errors:
             print(f"Skipping {len(errors)} unreadable media, e.g. {next(iter(errors.values()))}")
         records = [record for index, record in enumerate(records) if index not in errors]
         media = media[[index for index in range(len(paths)) if index not in errors]]
         media_key = "clip_embedding"
+        if clip_frames is not None:
+            media, frame_mask = clip_frame_mask(media)
     captions = [caption for record in records for caption in record.captions]
     media_index = np.array([row for row, record in enumerate(records) for _ in record.captions], dtype=np.int32)
     token_ids, labels, padding_mask = tokenize_captions(tokenizer, captions, options.max_caption_length, end_token)
-    return CaptionExamples(media.astype(np.float32), media_key, media_index, token_ids, labels, padding_mask)
+    return CaptionExamples(media.astype(np.float32), media_key, media_index, token_ids, labels, padding_mask, frame_mask)
 
 
 def one_frame(path, resolution, video_frames):
