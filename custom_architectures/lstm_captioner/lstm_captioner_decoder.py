@@ -5,6 +5,14 @@ from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="custom_architectures")
+class Float32Orthogonal(keras.initializers.Orthogonal):
+    """Keras' orthogonal initializer computed in float32, then cast: TensorFlow has no bfloat16 QR."""
+
+    def __call__(self, shape, dtype=None):
+        return ops.cast(super().__call__(shape, dtype="float32"), dtype or "float32")
+
+
+@keras.saving.register_keras_serializable(package="custom_architectures")
 class LSTMDecoder(keras.Model):
     """A left-to-right LSTM language model that reads embeddings and returns next-token logits.
 
@@ -37,7 +45,8 @@ class LSTMDecoder(keras.Model):
         # === Layers ===
         self.token_embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, dtype=policy, name="token_embedding")
         self.lstm_layers = [
-            keras.layers.LSTM(hidden_dim, return_sequences=True, return_state=True, dtype=policy, name=f"lstm_{i}")
+            keras.layers.LSTM(hidden_dim, return_sequences=True, return_state=True, dtype=policy, name=f"lstm_{i}",
+                              recurrent_initializer=Float32Orthogonal())
             for i in range(num_layers)
         ]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="dropout")
