@@ -280,7 +280,11 @@ def test_lm_head_in_vocabulary_slices_gives_the_same_logits_and_captions(tiny):
     hidden = ops.convert_to_tensor(np.random.default_rng(1).standard_normal((3, model.decoder.hidden_dim)), "float32")
     whole = ops.convert_to_numpy(lm_head_logits(model.decoder, hidden))
     for parts in (2, 3):
-        np.testing.assert_array_equal(ops.convert_to_numpy(lm_head_logits(model.decoder, hidden, parts)), whole)
+        sliced = ops.convert_to_numpy(lm_head_logits(model.decoder, hidden, parts))
+        if keras.backend.backend() == "tensorflow":
+            np.testing.assert_array_equal(sliced, whole)  # each slice is the same dot products
+        else:  # XLA on CPU blocks a narrower product differently: last-bit rounding only
+            np.testing.assert_allclose(sliced, whole, rtol=0, atol=1e-6)
     captions = {
         parts: ids(CaptionGenerator(model, batch_buckets=(1, 2), lm_head_parts=parts).generate(embeddings[:2], max_length=6))
         for parts in (1, 2)

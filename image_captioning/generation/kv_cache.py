@@ -21,7 +21,8 @@ def lm_head_logits(decoder, hidden, parts=1):
     With `parts` > 1 the tied-embedding product runs as `parts` independent products over slices
     of the vocabulary, concatenated: TensorFlow's product with one row (a matrix-vector product)
     keeps about one core busy, while independent ops of a graph run side by side on its inter-op
-    threads. Every logit is the same dot product either way, so the values do not change.
+    threads. On TensorFlow every logit is the same dot product either way, so the values do not change;
+    XLA (JAX) may block a narrower product differently and round the last bit otherwise.
     """
     if parts == 1:
         return ops.cast(decoder.logits(hidden), "float32")
