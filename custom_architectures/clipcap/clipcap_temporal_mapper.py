@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from custom_architectures.clipcap.clipcap_transformer_mapper import ClipCapTransformerLayer
+from custom_architectures.clipcap.clipcap_transformer_mapper import add_prefix_transformer, run_prefix_transformer
 
 
 @keras.saving.register_keras_serializable(package="custom_architectures")
@@ -60,18 +60,9 @@ class ClipCapTemporalMapper(keras.layers.Layer):
             initializer=keras.initializers.RandomNormal(stddev=0.02),
             name="frame_position_embedding",
         )
-        self.prefix_const = self.add_weight(
-            shape=(prefix_length, hidden_dim),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
-            name="prefix_const",
+        self.prefix_const, self.transformer_layers = add_prefix_transformer(
+            self, prefix_length, hidden_dim, num_layers, num_heads, intermediate_dim or 2 * hidden_dim
         )
-        self.transformer_layers = [
-            ClipCapTransformerLayer(
-                hidden_dim, num_heads, intermediate_dim or 2 * hidden_dim, dtype=self.dtype_policy,
-                name=f"transformer_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
         # === Config ===
         self.input_dim = input_dim
         self.hidden_dim = hidden_dim
@@ -98,12 +89,7 @@ class ClipCapTemporalMapper(keras.layers.Layer):
         frame_embeddings = ops.where(frame_mask[:, :, None], frame_embeddings, ops.zeros_like(frame_embeddings))
         x = self.linear(frame_embeddings)
         x = x + ops.cast(self.frame_position_embedding[:frames], x.dtype)[None]
-        prefix = ops.broadcast_to(ops.cast(self.prefix_const, x.dtype), (batch, self.prefix_length, self.hidden_dim))
-        x = ops.concatenate([x, prefix], axis=1)
-        key_mask = ops.concatenate([frame_mask, ops.ones((batch, self.prefix_length), dtype="bool")], axis=1)
-        for layer in self.transformer_layers:
-            x = layer(x, key_mask=key_mask)
-        return x[:, -self.prefix_length :]
+        return run_prefix_transformer(x, self.prefix_const, self.transformer_layers, token_mask=frame_mask)
 
     def get_config(self):
         return {

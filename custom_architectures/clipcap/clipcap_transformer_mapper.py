@@ -1,4 +1,7 @@
-"""ClipCap's Transformer mapper (the official `TransformerMapper` and its layers)."""
+"""ClipCap's Transformer mapper (the official `TransformerMapper`), its layers, and its prefix mechanism.
+
+The prefix mechanism (`add_prefix_transformer`, `run_prefix_transformer`) is shared with the temporal mapper.
+"""
 
 import keras
 from keras import ops
@@ -97,6 +100,58 @@ class ClipCapTransformerLayer(keras.layers.Layer):
         }
 
 
+def add_prefix_transformer(mapper, prefix_length, hidden_dim, num_layers, num_heads, intermediate_dim):
+    """Creates a Transformer mapper's learned prefix and layers; returns `(prefix_const, transformer_layers)`.
+
+    `prefix_const` (prefix_length, hidden_dim) becomes a weight of `mapper` itself. The mappers keep
+    both under those attribute names, created after their own `linear`: the official-weight converter
+    and saved models read them by those names and in that order.
+
+    Example:
+    ```python
+    self.prefix_const, self.transformer_layers = add_prefix_transformer(self, 10, 768, 2, 8, 1536)
+    ```
+    """
+    prefix_const = mapper.add_weight(
+        shape=(prefix_length, hidden_dim),
+        initializer=keras.initializers.RandomNormal(stddev=1.0),
+        name="prefix_const",
+    )
+    transformer_layers = [
+        ClipCapTransformerLayer(
+            hidden_dim, num_heads, intermediate_dim, dtype=mapper.dtype_policy, name=f"transformer_layer_{i}"
+        )
+        for i in range(num_layers)
+    ]
+    return prefix_const, transformer_layers
+
+
+def run_prefix_transformer(tokens, prefix_const, transformer_layers, token_mask=None):
+    """The prefix a Transformer mapper reads off its tokens, the mechanism of the official mapper.
+
+    `prefix_const` is appended to every row of `tokens` (batch, length, hidden_dim), the
+    `transformer_layers` run over the whole, and their output at the appended positions is the
+    prefix (batch, prefix_length, hidden_dim). `token_mask` (batch, length), 0 at padding tokens,
+    hides those from every position; the appended positions are always visible.
+
+    Example:
+    ```python
+    prefix = run_prefix_transformer(tokens, self.prefix_const, self.transformer_layers, frame_mask)
+    ```
+    """
+    batch = ops.shape(tokens)[0]
+    prefix_length, hidden_dim = prefix_const.shape
+    prefix = ops.broadcast_to(ops.cast(prefix_const, tokens.dtype), (batch, prefix_length, hidden_dim))
+    x = ops.concatenate([tokens, prefix], axis=1)
+    key_mask = None
+    if token_mask is not None:
+        prefix_mask = ops.ones((batch, prefix_length), dtype="bool")
+        key_mask = ops.concatenate([ops.cast(token_mask, "bool"), prefix_mask], axis=1)
+    for layer in transformer_layers:
+        x = layer(x, key_mask=key_mask)
+    return x[:, -prefix_length:]
+
+
 @keras.saving.register_keras_serializable(package="custom_architectures")
 class ClipCapTransformerMapper(keras.layers.Layer):
     """Maps a CLIP embedding to prefix embeddings with a small transformer.
@@ -143,27 +198,15 @@ class ClipCapTransformerMapper(keras.layers.Layer):
         self.intermediate_dim = intermediate_dim or 2 * hidden_dim
         self.linear = keras.layers.Dense(clip_length * hidden_dim, dtype=self.dtype_policy, name="linear")
         self.linear.build((None, input_dim))
-        self.prefix_const = self.add_weight(
-            shape=(prefix_length, hidden_dim),
-            initializer=keras.initializers.RandomNormal(stddev=1.0),
-            name="prefix_const",
+        self.prefix_const, self.transformer_layers = add_prefix_transformer(
+            self, prefix_length, hidden_dim, num_layers, num_heads, self.intermediate_dim
         )
-        self.transformer_layers = [
-            ClipCapTransformerLayer(
-                hidden_dim, num_heads, self.intermediate_dim, dtype=self.dtype_policy, name=f"transformer_layer_{i}"
-            )
-            for i in range(num_layers)
-        ]
         self.built = True
 
     def call(self, clip_embedding):
         batch = ops.shape(clip_embedding)[0]
-        x = ops.reshape(self.linear(clip_embedding), (batch, self.clip_length, self.hidden_dim))
-        prefix = ops.broadcast_to(ops.cast(self.prefix_const, x.dtype), (batch, self.prefix_length, self.hidden_dim))
-        x = ops.concatenate([x, prefix], axis=1)
-        for layer in self.transformer_layers:
-            x = layer(x)
-        return x[:, self.clip_length :]
+        tokens = ops.reshape(self.linear(clip_embedding), (batch, self.clip_length, self.hidden_dim))
+        return run_prefix_transformer(tokens, self.prefix_const, self.transformer_layers)
 
     def get_config(self):
         return {
