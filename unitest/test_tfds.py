@@ -7,13 +7,16 @@ import pytest
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
-from image_captioning.cli.main import main  # noqa: E402
+from image_captioning.cli.data_arguments import training_config_from_arguments  # noqa: E402
+from image_captioning.cli.main import build_parser, main  # noqa: E402
 from image_captioning.datasets import read_dataset  # noqa: E402
 from image_captioning.datasets.shapes_synthetic import Builder  # noqa: E402
 from image_captioning.datasets.sources import data_source, read_split  # noqa: E402
 from image_captioning.datasets.tfds_source import feature_roles, read_tfds  # noqa: E402
 from image_captioning.media.images import load_image  # noqa: E402
 from image_captioning.synthetic import generate_scenes, read_video_frames  # noqa: E402
+from image_captioning.synthetic.canonical import with_canonical_captions  # noqa: E402
+from image_captioning.training.train_config import tiny_overrides  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,24 +27,53 @@ def tfds_dir(tmp_path_factory):
     return data_dir
 
 
+@pytest.fixture(scope="module")
+def local_dataset(tmp_path_factory):
+    """The same scenes as shapes_synthetic/images_tiny, written by the synthetic source's generator."""
+    return generate_scenes(tmp_path_factory.mktemp("local"), num_images=40, num_videos=0, seed=0, image_size=32)
+
+
 def by_captions(records):
     return {tuple(record.captions): record for record in records}
 
 
-def test_tfds_split_holds_the_scenes_generate_scenes_draws(tfds_dir, tmp_path):
+def captions_by_pixels(records):
+    return {load_image(record.media_path).tobytes(): record.captions for record in records}
+
+
+def test_tfds_split_holds_the_scenes_generate_scenes_draws(tfds_dir, local_dataset):
     builder = tfds.builder("shapes_synthetic/images_tiny", data_dir=str(tfds_dir))
     assert {name: split.num_examples for name, split in builder.info.splits.items()} == {"train": 32, "validation": 4, "test": 4}
-    local = generate_scenes(tmp_path / "local", num_images=40, num_videos=0, seed=0, image_size=32)
     for split in ("train", "val", "test"):
         from_tfds = by_captions(read_tfds("shapes_synthetic/images_tiny", split=split, data_dir=tfds_dir))
-        from_files = by_captions(read_dataset(local.captions_csv, "folder_csv", split=split))
+        from_files = by_captions(read_dataset(local_dataset.captions_csv, "folder_csv", split=split))
         assert from_tfds.keys() == from_files.keys()
         for captions, record in from_tfds.items():
             assert record.split == split and record.media_kind == "image"
             np.testing.assert_array_equal(load_image(record.media_path), load_image(from_files[captions].media_path))
     written = json.loads((tfds_dir / "shapes_synthetic/images_tiny/1.0.0/image_captioning/val/scenes.json").read_text())
-    local_scenes = {tuple(item["captions"]): item["scene"] for item in json.loads(local.scenes_json.read_text())["items"]}
+    local_items = json.loads(local_dataset.scenes_json.read_text())["items"]
+    local_scenes = {tuple(item["captions"]): item["scene"] for item in local_items}
     assert all(item["scene"] == local_scenes[tuple(item["captions"])] for item in written["items"])
+
+
+def test_canonical_captions_come_from_the_stored_scenes(tfds_dir, local_dataset, tmp_path):
+    """A preset's data.captions="canonical" on `--data tfds:` gives each item the canonical caption the
+    synthetic source gives the same scene."""
+    argv = ["train", "--preset", "shapes-demo", "--data", "tfds:shapes_synthetic/images_tiny", "--data-dir", str(tfds_dir),
+            "--out", str(tmp_path / "run")]
+    source = training_config_from_arguments(build_parser().parse_args(argv), tiny_overrides)["data"]
+    assert source["captions"] == "canonical"
+    for split in ("train", "test"):
+        from_tfds = read_split(source, split)
+        from_synthetic = with_canonical_captions(read_dataset(local_dataset.captions_csv, "folder_csv", split=split),
+                                                 local_dataset.scenes_json)
+        assert captions_by_pixels(from_tfds) == captions_by_pixels(from_synthetic)
+        assert all(len(record.captions) == 1 for record in from_tfds)
+    paraphrased = captions_by_pixels(read_split({**source, "captions": "paraphrases"}, "test"))
+    assert captions_by_pixels(from_tfds).keys() == paraphrased.keys() and captions_by_pixels(from_tfds) != paraphrased
+    with pytest.raises(ValueError, match=r"data.captions='best': use 'paraphrases' .* or 'canonical'"):
+        read_split({**source, "captions": "best"}, "test")
 
 
 def test_video_config_writes_playable_videos_with_their_scenes(tmp_path):
@@ -62,7 +94,8 @@ def test_train_and_evaluate_commands_read_tfds(tfds_dir, tmp_path, capsys):
     assert main(["train", "--tiny", *source, "--out", str(tmp_path / "run"),
                  "--set", "train.epochs=1", "--set", "train.jit_compile=false"]) == 0
     config = json.loads((tmp_path / "run" / "train_config.json").read_text())
-    assert config["data"] == {"format": "tfds", "name": "shapes_synthetic/images_tiny", "data_dir": str(tfds_dir)}
+    assert config["data"] == {"format": "tfds", "name": "shapes_synthetic/images_tiny", "data_dir": str(tfds_dir),
+                              "captions": "paraphrases"}  # the preset's caption choice, as --tiny sets it
     assert json.loads((tmp_path / "run" / "embeddings-train" / "manifest.json").read_text())["paths"][0].endswith(".png")
     assert main(["evaluate", "--model", str(tmp_path / "run" / "model"), *source, "--split", "test",
                  "--out", str(tmp_path / "eval"), "--max-length", "8"]) == 0
@@ -106,6 +139,8 @@ def test_feature_names_errors_and_preparation(tmp_path):
     records = read_split(source, "train")
     assert sorted(record.captions for record in records) == [["note 0"], ["note 1"], ["note 2"]]  # blank notes dropped
     assert read_split(source, "test") == []
+    with pytest.raises(ValueError, match=r"tfds:photo_notes has no scene feature, and canonical captions are made from"):
+        read_split({**source, "captions": "canonical"}, "train")
     with pytest.raises(ValueError, match="no such TFDS dataset"):
         read_tfds("no_such_dataset_here", data_dir=tmp_path)
 
@@ -121,7 +156,9 @@ def test_data_source_arguments():
         data_source("captions.csv", data_dir="/data")
     with pytest.raises(ValueError, match="--images-dir is for annotation files"):
         data_source("tfds:coco_captions", images_dir="media")
-    with pytest.raises(ValueError, match=r"a tfds data source takes \['name', 'data_dir', 'media_dir', 'features'\]"):
+    with pytest.raises(ValueError, match=r"a tfds data source takes \['name', 'data_dir', 'media_dir', 'features', 'captions'\]"):
         read_split({"format": "tfds", "name": "x", "path": "y"}, "train")
+    with pytest.raises(ValueError, match=r"data.captions='canonical' .* a 'flickr' annotation file does not"):
+        read_split({"format": "flickr", "path": "captions.txt", "captions": "canonical"}, "train")
     with pytest.raises(ValueError, match="unknown data format 'parquet'"):
         read_split({"format": "parquet", "path": "x"}, "train")

@@ -2,13 +2,15 @@
 
 A data source is a dict, the `data` section of a training preset: `{"format": "folder_csv", "path":
 "captions.csv", "images_dir": ...}` for a file (any format of `READERS`), or `{"format": "tfds",
-"name": "shapes_synthetic/images", "data_dir": ..., "media_dir": ..., "features": {...}}` for TFDS.
+"name": "shapes_synthetic/images", "data_dir": ..., "media_dir": ..., "features": {...}, "captions":
+"canonical"}` for TFDS (`captions`, "paraphrases" by default, as for the synthetic source).
 """
 
 from image_captioning.datasets.registry import READERS, read_dataset
+from image_captioning.synthetic.canonical import wants_canonical_captions
 
 TFDS_PREFIX = "tfds:"
-TFDS_OPTIONS = ("name", "data_dir", "media_dir", "features")
+TFDS_OPTIONS = ("name", "data_dir", "media_dir", "features", "captions")
 
 
 def data_source(data, format="folder_csv", images_dir=None, data_dir=None):
@@ -54,4 +56,7 @@ def read_split(source, split):
         raise ValueError(f"unknown data format {data_format!r}; expected 'tfds' or one of {sorted(READERS)}")
     if "path" not in options:
         raise ValueError(f"a {data_format!r} data source needs a 'path' (the annotation file), got {sorted(source)}")
+    if wants_canonical_captions(options.pop("captions", "paraphrases")):
+        raise ValueError(f"data.captions='canonical' is made from each item's ground-truth scene, which the synthetic and "
+                         f"tfds sources have and a {data_format!r} annotation file does not: use data.captions=paraphrases.")
     return read_dataset(options.pop("path"), data_format, split=split, **options)

@@ -6,6 +6,8 @@ So TFDS data becomes the same `CaptionRecord`s as local files, and everything do
 embedding cache keyed by path, `predict`'s threaded decoding and frame sampling, the HTML report's
 thumbnails, the grounded metrics that find `scenes.json` beside the media) works unchanged.
 Encoded images are copied byte for byte, without decoding; videos are written as MPEG-4 files.
+`captions="canonical"` gives each item the one canonical caption of its scene, as the synthetic
+source does, from that same `scenes.json`.
 """
 
 import io
@@ -17,6 +19,9 @@ from PIL import Image
 from image_captioning.datasets.folder_csv import read_folder_csv
 from image_captioning.datasets.records import normalize_split
 from image_captioning.media.extensions import IMAGE_EXTENSIONS
+from image_captioning.synthetic.canonical import wants_canonical_captions, with_canonical_captions
+from image_captioning.synthetic.generator import SCENES_FILE, write_dataset_index
+from image_captioning.synthetic.video_files import write_video
 
 # Dataset -> {role: feature path}. Roles: "image" or "video" (one of them), "captions" (a Text or a
 # sequence of Text), and the optional "scene" (synthetic scene JSON) and "fps". A nested feature is
@@ -35,7 +40,7 @@ MEDIA_FOLDER = "image_captioning"  # inside the builder's data folder: <data_dir
 PIL_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "GIF": ".gif", "TIFF": ".tif"}
 
 
-def read_tfds(name, split=None, data_dir=None, media_dir=None, features=None):
+def read_tfds(name, split=None, data_dir=None, media_dir=None, features=None, captions="paraphrases"):
     """Reads one split of a TFDS dataset into CaptionRecords (media written to files once).
 
     Args:
@@ -47,22 +52,33 @@ def read_tfds(name, split=None, data_dir=None, media_dir=None, features=None):
             `image_captioning/` inside the prepared dataset's folder (pass one when that is read-only).
         features: {role: feature path} overriding the `FEATURE_NAMES` table, e.g.
             `{"image": "img", "captions": "texts"}`.
+        captions: "paraphrases", the dataset's own captions, or "canonical", one caption per item made
+            from its ground-truth scene (`synthetic.canonical`); only a dataset with a scene feature has those.
 
     Example:
     ```python
     records = read_tfds("shapes_synthetic/images_tiny", split="train", data_dir="/tmp/tfds")
+    records = read_tfds("shapes_synthetic/videos_tiny", split="train", data_dir="/tmp/tfds", captions="canonical")
     records = read_tfds("coco_captions", split="val")  # once `tfds build coco_captions` has run
     ```
     """
+    canonical = wants_canonical_captions(captions)
     builder = prepared_builder(name, data_dir)
     roles = feature_roles(name, builder, features)
+    if canonical and "scene" not in roles:
+        raise ValueError(
+            f"tfds:{name} has no scene feature, and canonical captions are made from each item's ground-truth scene "
+            "(only synthetic data such as tfds:shapes_synthetic has one): train on its own captions with "
+            "--set data.captions=paraphrases, or map its scene feature with data.features."
+        )
     media_root = Path(media_dir) / builder.info.full_name if media_dir else Path(builder.data_dir) / MEDIA_FOLDER
     records = []
     for tfds_split in matching_splits(builder, split):
         folder = media_root / normalize_split(tfds_split)
         if not (folder / "captions.csv").is_file():
             write_split_folder(builder, tfds_split, roles, folder, name)
-        records.extend(read_folder_csv(folder / "captions.csv"))
+        split_records = read_folder_csv(folder / "captions.csv")
+        records.extend(with_canonical_captions(split_records, folder / SCENES_FILE) if canonical else split_records)
     return records
 
 
@@ -139,9 +155,6 @@ def matching_splits(builder, split):
 def write_split_folder(builder, tfds_split, roles, folder, name):
     """Writes one split's media, `captions.csv` and (synthetic data) `scenes.json` into `folder`."""
     import tensorflow_datasets as tfds
-
-    from image_captioning.synthetic.generator import write_dataset_index
-    from image_captioning.synthetic.video_files import write_video
 
     kind = "image" if "image" in roles else "video"
     (folder / f"{kind}s").mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,18 @@ from pathlib import Path
 from image_captioning.synthetic.vocabulary import POSITION_CELLS, POSITION_PHRASES, with_article
 
 
+# data.captions: the generator's paraphrases of each scene (the default), or its one canonical caption.
+CAPTION_CHOICES = ("paraphrases", "canonical")
+
+
+def wants_canonical_captions(choice):
+    """Whether a data section's `captions` choice asks for canonical captions; a clear error for an unknown one."""
+    if choice not in CAPTION_CHOICES:
+        raise ValueError(f"data.captions={choice!r}: use 'paraphrases' (each scene's generated captions) or "
+                         "'canonical' (one caption per scene, made from its ground truth).")
+    return choice == "canonical"
+
+
 def _reading_order(shape):
     column, row = POSITION_CELLS[shape["position"]]
     return (row, column)

@@ -153,6 +153,7 @@ def load_split(data_config, out_dir, split):
     data_format = data_config.pop("format")
     if data_format == "synthetic":
         from image_captioning.synthetic import generate_scenes
+        from image_captioning.synthetic.canonical import wants_canonical_captions, with_canonical_captions
 
         media = data_config.get("media", "images")
         if media not in SYNTHETIC_MEDIA:
@@ -163,9 +164,7 @@ def load_split(data_config, out_dir, split):
                             seed=data_config.get("seed", 0), image_size=data_config.get("image_size", 96))
         records = [r for r in read_dataset(data_dir / "captions.csv", "folder_csv", split=split)
                    if r.media_kind in SYNTHETIC_MEDIA[media]]
-        if data_config.get("captions", "paraphrases") == "canonical":
-            from image_captioning.synthetic.canonical import with_canonical_captions
-
+        if wants_canonical_captions(data_config.get("captions", "paraphrases")):
             records = with_canonical_captions(records, data_dir / "scenes.json")
         return records
     return read_split({"format": data_format, **data_config}, split)
