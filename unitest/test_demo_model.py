@@ -8,9 +8,17 @@ from image_captioning.evaluation.grounded import find_scene_entries, grounded_me
 from image_captioning.synthetic import generate_scenes
 
 pytestmark = pytest.mark.real_size
-# What the shipped model reaches on these 120 scenes (colour 0.99, shape 0.62, size 0.99, position 1.00,
-# scene exact 0.53; on 200 seed-4242 scenes: 0.99, 0.55, 0.99, 1.00, 0.46), less a margin: a regression guard.
-SHIPPED_FLOORS = {"colour acc": 0.95, "size acc": 0.95, "position acc": 0.95, "shape acc": 0.50, "scene exact": 0.40}
+# The demo model issue's bars: each attribute and colour+shape named right for >= 95 % of shapes, and
+# >= 85 % of scenes named exactly right (the shipped model: 1.00, 0.98, 1.00, 1.00, 0.98, scene exact 0.97
+# on 200 seed-4242 scenes).
+ISSUE_BARS = {
+    "colour acc": 0.95,
+    "shape acc": 0.95,
+    "size acc": 0.95,
+    "position acc": 0.95,
+    "colour+shape acc": 0.95,
+    "scene exact": 0.85,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +35,6 @@ def unseen_metrics(tmp_path_factory):
     return metrics
 
 
-def test_demo_model_keeps_what_it_names_right_on_unseen_scenes(unseen_metrics):
-    for name, floor in SHIPPED_FLOORS.items():
+def test_demo_model_clears_the_bars_on_unseen_scenes(unseen_metrics):
+    for name, floor in ISSUE_BARS.items():
         assert unseen_metrics[name] >= floor, (name, unseen_metrics[name])
