@@ -3,9 +3,7 @@ scenes themselves: it must name what is drawn, not just share words with the ref
 
 import pytest
 
-from image_captioning import ClipCap
-from image_captioning.evaluation.grounded import find_scene_entries, grounded_metrics
-from image_captioning.synthetic import generate_scenes
+from unitest.shipped_demo_checks import unseen_grounded_metrics
 
 pytestmark = pytest.mark.real_size
 # The demo model issue's bars: each attribute and colour+shape named right for >= 95 % of shapes, and
@@ -23,16 +21,9 @@ ISSUE_BARS = {
 
 @pytest.fixture(scope="module")
 def unseen_metrics(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("unseen")
-    generate_scenes(folder, num_images=120, num_videos=0, seed=987654, image_size=96)
-    paths = sorted(str(path) for path in (folder / "images").glob("*.png"))
-    results = ClipCap.from_pretrained("shapes-demo").predict(paths, batch_size=64)  # its default: beam 3
-    predictions = {str(index): result.caption.text for index, result in enumerate(results)}
-    entries = {str(index): entry for index, entry in find_scene_entries(paths).items()}
-    assert len(entries) == len(paths) == 120
-    metrics = grounded_metrics(predictions, entries)
-    print({name: round(value, 3) for name, value in metrics.items()})
-    return metrics
+    # its default generation: beam 3
+    return unseen_grounded_metrics("shapes-demo", tmp_path_factory.mktemp("unseen"), num_images=120, num_videos=0,
+                                   seed=987654, batch_size=64)
 
 
 def test_demo_model_clears_the_bars_on_unseen_scenes(unseen_metrics):

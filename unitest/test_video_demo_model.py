@@ -3,9 +3,7 @@ scenes themselves: its whole-video caption must say which way the shape moves an
 
 import pytest
 
-from image_captioning import ClipCap
-from image_captioning.evaluation.grounded import find_scene_entries, grounded_metrics
-from image_captioning.synthetic import generate_scenes
+from unitest.shipped_demo_checks import unseen_grounded_metrics
 
 pytestmark = pytest.mark.real_size
 # The temporal issue's bar is motion right for >= 90 % of single-shot videos (the mean-pooled image model: 0 %);
@@ -23,17 +21,9 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def unseen_video_metrics(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("unseen-videos")
-    generate_scenes(folder, num_images=0, num_videos=40, seed=876543, image_size=96)
-    paths = sorted(str(path) for path in (folder / "videos").glob("*.mp4"))
-    results = ClipCap.from_pretrained("shapes-video-demo").predict(paths, batch_size=16)  # whole-video captions
-    assert all(result.ok for result in results)
-    predictions = {str(index): result.caption.text for index, result in enumerate(results)}
-    entries = {str(index): entry for index, entry in find_scene_entries(paths).items()}
-    assert len(entries) == len(paths) == 40
-    metrics = grounded_metrics(predictions, entries)
-    print({name: round(value, 3) for name, value in metrics.items()})
-    return metrics
+    # whole-video captions from the frame sequence
+    return unseen_grounded_metrics("shapes-video-demo", tmp_path_factory.mktemp("unseen-videos"), num_images=0,
+                                   num_videos=40, seed=876543, batch_size=16)
 
 
 def test_video_demo_names_motion_and_shots_on_unseen_videos(unseen_video_metrics):
