@@ -22,6 +22,9 @@ class LSTMDecoder(keras.Model):
     image encoder unchanged. `initial_state` and `step` run it one token at a time for decoding;
     an LSTM's state is its whole memory, so it needs no key/value cache.
 
+    Every input (the mapped image and each token embedding) is layer-normalised first: the mapped
+    image started hundreds of times larger than Keras' small initial token embeddings.
+
     Args:
         vocabulary_size: number of tokens (50257 for the GPT-2 tokenizer).
         hidden_dim: units of each LSTM layer.
@@ -44,14 +47,21 @@ class LSTMDecoder(keras.Model):
         policy = self.dtype_policy
         # === Layers ===
         self.token_embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, dtype=policy, name="token_embedding")
+        self.input_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=policy, name="input_norm")
         self.lstm_layers = [
             keras.layers.LSTM(hidden_dim, return_sequences=True, return_state=True, dtype=policy, name=f"lstm_{i}",
                               recurrent_initializer=Float32Orthogonal())
             for i in range(num_layers)
         ]
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy, name="dropout")
-        self.token_logits = keras.layers.Dense(vocabulary_size, dtype=policy, name="token_logits")
+        # Fan-in uniform, as PyTorch's nn.Linear: Glorot's fan-in + fan-out of a 50257-way projection
+        # made its weights ~10x smaller; the LSTM then had to saturate to reach confident logits.
+        self.token_logits = keras.layers.Dense(
+            vocabulary_size, kernel_initializer=keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
+            dtype=policy, name="token_logits",
+        )
         self.token_embedding.build((None, None))
+        self.input_norm.build((None, None, embedding_dim))
         width = embedding_dim
         for lstm in self.lstm_layers:
             lstm.build((None, None, width))
@@ -77,7 +87,7 @@ class LSTMDecoder(keras.Model):
         `padding_mask` is accepted for `GPT2Decoder`'s interface and not needed: padding only
         follows the real tokens, and a left-to-right LSTM's outputs never depend on later inputs.
         """
-        x = embeddings
+        x = self.input_norm(embeddings)
         for lstm in self.lstm_layers:
             x = lstm(self.dropout_layer(x, training=training), training=training)[0]
         return self.logits(self.dropout_layer(x, training=training))
@@ -89,7 +99,7 @@ class LSTMDecoder(keras.Model):
 
     def step(self, embedding, states):
         """One position: embedding (B, embedding_dim) and `initial_state`-shaped states -> (logits (B, V), states)."""
-        x, new_states = embedding, []
+        x, new_states = self.input_norm(embedding), []
         for index, lstm in enumerate(self.lstm_layers):
             x, (h, c) = lstm.cell(x, list(states[2 * index : 2 * index + 2]))
             new_states += [h, c]

@@ -13,7 +13,9 @@ class ResNet50ImageEncoder(keras.Model):
     ImageNet preprocessing (BGR, channel means subtracted), so ImageNet weights see what they were
     trained on. The weights start random: ImageNet weights are loaded by the caller (no I/O here).
     `keras.applications.ResNet50` has no width setting, so a from-scratch run can only shrink the
-    input (`input_resolution` >= 32), not the network.
+    input (`input_resolution` >= 32), not the network. The pooled feature is layer-normalised: after
+    the last ReLU every feature is positive with a large common part, which saturated the mapper's
+    tanh for every image alike.
 
     Args:
         input_resolution: image height and width (224 for ImageNet weights; smaller from scratch).
@@ -44,6 +46,8 @@ class ResNet50ImageEncoder(keras.Model):
             )
         finally:
             keras.config.set_dtype_policy(global_policy)
+        self.feature_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=self.dtype_policy, name="feature_norm")
+        self.feature_norm.build((None, self.output_dim))
         # === Config ===
         self.input_resolution = input_resolution
         self.input_mean = tuple(float(v) for v in input_mean)
@@ -52,7 +56,8 @@ class ResNet50ImageEncoder(keras.Model):
 
     def call(self, images, training=False):
         pixels = (ops.cast(images, "float32") * ops.array(self.input_std) + ops.array(self.input_mean)) * 255.0
-        return self.backbone(keras.applications.resnet50.preprocess_input(pixels), training=training)
+        features = self.backbone(keras.applications.resnet50.preprocess_input(pixels), training=training)
+        return self.feature_norm(features)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
