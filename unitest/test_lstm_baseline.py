@@ -150,8 +150,9 @@ def test_the_lstm_learns_from_the_image_and_the_tokens_before():
     """The full 50257-token vocabulary, as the presets use it: the image picks the first word and each
     word the next. A model that ignores the image or the tokens (the collapse that once made every
     trained baseline say "a large large moves moves moves") gets at most 1 in `classes` exactly right;
-    the decoder before its fix (Glorot-initialised vocabulary projection, no input normalisation) got 0
-    of 8 here, with the training loss stuck at 3.0."""
+    the decoder before its fix (Glorot-initialised vocabulary projection, no input normalisation, tanh
+    mapper) got 0 of 8 here after 30 epochs, its training loss stuck at 3.0; the fixed one 7 of 8, and
+    8 of 8 after 60."""
     classes, length = 8, 5
     rng = np.random.default_rng(0)
     words = rng.choice(np.arange(200, 2000), size=classes * length, replace=False).reshape(classes, length)
@@ -165,7 +166,7 @@ def test_the_lstm_learns_from_the_image_and_the_tokens_before():
     labels = np.repeat(words, 8, axis=0)
     model.compile(optimizer=keras.optimizers.Adam(0.003),
                   loss=lambda y, logits: keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))
-    model.fit(inputs, labels, batch_size=16, epochs=30, verbose=0)
+    model.fit(inputs, labels, batch_size=16, epochs=60, verbose=0)
     generator = CaptionGenerator(model, batch_buckets=(8,))
     captions = generator.generate(features, strategy="greedy", max_length=length, stop_tokens=())
     exact = [list(result[0].token_ids) == list(caption) for result, caption in zip(captions, words)]

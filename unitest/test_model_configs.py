@@ -31,7 +31,7 @@ from custom_architectures.clipcap import (
     ClipCapTransformerMapper,
 )
 from custom_architectures.gpt2 import GPT2Decoder
-from custom_architectures.lstm_captioner import LSTMDecoder, ResNet50ImageEncoder
+from custom_architectures.lstm_captioner import ImageProjection, LSTMDecoder, ResNet50ImageEncoder
 
 RNG = np.random.default_rng(0)
 TOKENS = np.array([[1, 7, 3, 19, 2]])
@@ -80,6 +80,7 @@ CASES = {
          "max_sequence_length": 8, "dropout": 0.0},
         floats(1, 5, 8),
     ),
+    ImageProjection: ({"input_dim": 6, "embedding_dim": 4}, floats(2, 6)),
     LSTMDecoder: ({"vocabulary_size": 20, "hidden_dim": 8, "embedding_dim": 6, "num_layers": 2}, floats(1, 5, 6)),
     ResNet50ImageEncoder: ({"input_resolution": 32, "input_mean": (0.5, 0.4, 0.3), "input_std": (0.2, 0.3, 0.25)},
                            floats(1, 32, 32, 3)),

@@ -23,7 +23,7 @@ class LSTMDecoder(keras.Model):
     an LSTM's state is its whole memory, so it needs no key/value cache.
 
     Every input (the mapped image and each token embedding) is layer-normalised first: the mapped
-    image started hundreds of times larger than Keras' small initial token embeddings.
+    image is tens to hundreds of times larger than Keras' small initial token embeddings.
 
     Args:
         vocabulary_size: number of tokens (50257 for the GPT-2 tokenizer).

@@ -46,8 +46,6 @@ class ResNet50ImageEncoder(keras.Model):
             )
         finally:
             keras.config.set_dtype_policy(global_policy)
-        self.feature_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=self.dtype_policy, name="feature_norm")
-        self.feature_norm.build((None, self.output_dim))
         # === Config ===
         self.input_resolution = input_resolution
         self.input_mean = tuple(float(v) for v in input_mean)
@@ -56,8 +54,7 @@ class ResNet50ImageEncoder(keras.Model):
 
     def call(self, images, training=False):
         pixels = (ops.cast(images, "float32") * ops.array(self.input_std) + ops.array(self.input_mean)) * 255.0
-        features = self.backbone(keras.applications.resnet50.preprocess_input(pixels), training=training)
-        return self.feature_norm(features)
+        return self.backbone(keras.applications.resnet50.preprocess_input(pixels), training=training)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
