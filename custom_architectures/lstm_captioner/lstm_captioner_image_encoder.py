@@ -13,9 +13,7 @@ class ResNet50ImageEncoder(keras.Model):
     ImageNet preprocessing (BGR, channel means subtracted), so ImageNet weights see what they were
     trained on. The weights start random: ImageNet weights are loaded by the caller (no I/O here).
     `keras.applications.ResNet50` has no width setting, so a from-scratch run can only shrink the
-    input (`input_resolution` >= 32), not the network. The pooled feature is layer-normalised: after
-    the last ReLU every feature is positive with a large common part, which saturated the mapper's
-    tanh for every image alike.
+    input (`input_resolution` >= 32), not the network.
 
     Args:
         input_resolution: image height and width (224 for ImageNet weights; smaller from scratch).
