@@ -78,14 +78,21 @@ def spread(values, digits=2):
 class Torch:
     """The PyTorch sides: official algorithms (batch 1, no cache) and HF generate (cached)."""
 
-    def __init__(self, clipcap, visual, device, tokens):
+    def __init__(self, clipcap, visual, device, tokens, dtype="float32"):
         import torch
 
         self.torch = torch
         self.device = torch.device(device)
-        self.clipcap = clipcap.to(self.device)
-        self.visual = visual.to(self.device)
+        self.dtype = getattr(torch, dtype)
+        self.clipcap = clipcap.to(self.device, self.dtype)
+        self.visual = visual.to(self.device, self.dtype)
         self.tokens = tokens
+
+    def cast(self, dtype):
+        """The same sides with `dtype` copies of the weights (HF in bfloat16, to compare like with like)."""
+        import copy
+
+        return Torch(copy.deepcopy(self.clipcap), copy.deepcopy(self.visual), self.device, self.tokens, dtype)
 
     def _done(self, output):
         """Outputs come back to the host, as ours do (and CUDA work is finished)."""
@@ -93,11 +100,11 @@ class Torch:
 
     def encode(self, images):
         with self.torch.no_grad():
-            pixels = self.torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).to(self.device)
+            pixels = self.torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).to(self.device, self.dtype)
             return self.visual(pixels)
 
     def prefix(self, clip):
-        return self.clipcap.prefix_embeddings(self.torch.as_tensor(clip, dtype=self.torch.float32, device=self.device))
+        return self.clipcap.prefix_embeddings(self.torch.as_tensor(clip, device=self.device).to(self.dtype))
 
     def official(self, clip, beam=False):
         from unitest.references.official_decoding import official_generate2, official_generate_beam

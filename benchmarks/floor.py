@@ -64,3 +64,34 @@ def caption_flops(image_encoder, mapper, decoder, tokens):
         tokens,
     )
     return {"ViT": vit, "mapper": mlp_mapper_flops(mapper_kernels), "GPT-2": gpt2}
+
+
+def roofline_seconds(flops, weight_bytes, gemm_flops_per_second, bytes_per_second):
+    """A pass can be no faster than its products at the GEMM rate, nor than reading its weights once."""
+    return max(flops / gemm_flops_per_second, weight_bytes / bytes_per_second)
+
+
+def batch1_floor(image_encoder, mapper, decoder, tokens, gemm_flops_per_second, bytes_per_second, bytes_per_weight=4):
+    """Seconds per image at batch 1, greedy, `tokens` tokens: every pass at its roofline.
+
+    Batch-1 decoding is memory-bound: each of the `tokens` GPT-2 passes (the prefix pass, then one per
+    step) reads every weight of the blocks and of the tied LM head once, for a few FLOPs per weight.
+    ViT (50 positions) is compute-bound; the mapper reads its weights once. Returns
+    {part: seconds}, the parts summing to the floor.
+    """
+    vit_weights = image_encoder.num_layers * block_weights(image_encoder.hidden_dim, 4 * image_encoder.hidden_dim)
+    vit_weights += 3 * image_encoder.patch_size**2 * image_encoder.hidden_dim + image_encoder.hidden_dim * image_encoder.output_dim
+    vit = vit_flops(image_encoder.input_resolution, image_encoder.patch_size, image_encoder.hidden_dim,
+                    image_encoder.num_layers, image_encoder.output_dim)
+    mapper_weights = sum(w.shape[0] * w.shape[1] for w in mapper.weights if len(w.shape) == 2)
+    gpt2_weights = decoder.num_layers * block_weights(decoder.hidden_dim, decoder.intermediate_dim)
+    gpt2_weights += decoder.vocabulary_size * decoder.hidden_dim
+    prefix_pass = 2 * gpt2_weights * mapper.prefix_length
+    step = 2 * gpt2_weights
+    rate, bandwidth, size = gemm_flops_per_second, bytes_per_second, bytes_per_weight
+    return {
+        "ViT": roofline_seconds(vit, vit_weights * size, rate, bandwidth),
+        "mapper": roofline_seconds(2 * mapper_weights, mapper_weights * size, rate, bandwidth),
+        "GPT-2 prefix": roofline_seconds(prefix_pass, gpt2_weights * size, rate, bandwidth),
+        "GPT-2 steps": (tokens - 1) * roofline_seconds(step, gpt2_weights * size, rate, bandwidth),
+    }

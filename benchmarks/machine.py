@@ -1,6 +1,6 @@
-"""The machine a benchmark ran on: equal thread counts for every framework, the CPU and its load,
-and each framework's measured float32 matrix-product rate, so that a ratio can be read against
-the hardware it came from.
+"""The machine a benchmark ran on: equal thread counts for every framework, the CPU, its ISA
+features and its load, each framework's measured float32 and bfloat16 matrix-product rates, and the
+measured memory bandwidth, so that a ratio can be read against the hardware it came from.
 
 `set_threads` must run before the frameworks do any work (PyTorch refuses to change its inter-op
 pool, and TensorFlow its pools, once they have run an operation).
@@ -47,6 +47,34 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+# The /proc/cpuinfo flags that decide which kernels the frameworks can use for our products.
+ISA_FEATURES = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_bf16": "AVX512-BF16",
+    "avx512_vnni": "AVX512-VNNI",
+    "amx_bf16": "AMX-BF16",
+    "amx_int8": "AMX-INT8",
+}
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def isa_features():
+    """The matrix-relevant ISA features this CPU has, e.g. 'AVX2, AVX-512, AVX512-BF16' ('' if unknown)."""
+    flags = cpu_flags()
+    return ", ".join(name for flag, name in ISA_FEATURES.items() if flag in flags)
+
+
 def load_average():
     """(1, 5, 15)-minute load averages, or None where the OS has none."""
     try:
@@ -59,7 +87,8 @@ def describe_machine():
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = load_average()
     load_text = "n/a" if load is None else " / ".join(f"{value:.2f}" for value in load)
-    return f"CPU {cpu_model()}, {os.cpu_count()} cores ({usable} usable), load average (1/5/15 min) {load_text}"
+    return (f"CPU {cpu_model()} [{isa_features() or 'ISA unknown'}], {os.cpu_count()} cores ({usable} usable), "
+            f"load average (1/5/15 min) {load_text}")
 
 
 def _median_seconds(run, repeats):
@@ -72,12 +101,12 @@ def _median_seconds(run, repeats):
     return statistics.median(times)
 
 
-def torch_gemm_gflops(size, repeats=3, device="cpu"):
-    """float32 (size x size) @ (size x size) in PyTorch, in GFLOP/s (median of `repeats`)."""
+def torch_gemm_gflops(size, repeats=3, device="cpu", dtype="float32"):
+    """(size x size) @ (size x size) in PyTorch, in GFLOP/s (median of `repeats`)."""
     import torch
 
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+    a = torch.randn(size, size, device=device).to(getattr(torch, dtype))
+    b = torch.randn(size, size, device=device).to(getattr(torch, dtype))
 
     def run():
         torch.matmul(a, b)
@@ -87,23 +116,37 @@ def torch_gemm_gflops(size, repeats=3, device="cpu"):
     return 2 * size**3 / _median_seconds(run, repeats) / 1e9
 
 
-def keras_gemm_gflops(size, repeats=3):
-    """float32 (size x size) @ (size x size) on the Keras backend's own framework, in GFLOP/s."""
+def keras_gemm_gflops(size, repeats=3, dtype="float32"):
+    """(size x size) @ (size x size) on the Keras backend's own framework, in GFLOP/s. On TensorFlow
+    an eager product (oneDNN or Eigen kernels, as our plain graphs use), on JAX an XLA one."""
     import keras
 
     backend = keras.config.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
-        a = tf.random.normal((size, size))
-        b = tf.random.normal((size, size))
+        a = tf.cast(tf.random.normal((size, size)), dtype)
+        b = tf.cast(tf.random.normal((size, size)), dtype)
         return 2 * size**3 / _median_seconds(lambda: tf.linalg.matmul(a, b), repeats) / 1e9
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
-        a = jax.random.normal(jax.random.key(0), (size, size), "float32")
-        b = jax.random.normal(jax.random.key(1), (size, size), "float32")
+        a = jax.random.normal(jax.random.key(0), (size, size), "float32").astype(dtype)
+        b = jax.random.normal(jax.random.key(1), (size, size), "float32").astype(dtype)
         product = jax.jit(jnp.matmul)
         return 2 * size**3 / _median_seconds(lambda: product(a, b).block_until_ready(), repeats) / 1e9
     raise ValueError(f"No GEMM measurement for the Keras backend {backend!r}: use tensorflow or jax.")
+
+
+def memory_bandwidth_gbs(megabytes=512, repeats=5, device="cpu"):
+    """Read bandwidth from memory in GB/s: a PyTorch sum (all intra-op threads) over a float32
+    array far larger than any cache, the access pattern of batch-1 decoding (every weight read once)."""
+    import torch
+
+    values = torch.ones(megabytes * 2**20 // 4, device=device)
+
+    def run():
+        values.sum().item()
+
+    return values.numel() * 4 / _median_seconds(run, repeats) / 1e9
