@@ -43,9 +43,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BEAMS = 5
-# The issue's targets, on the median over rounds: ours float32 vs HF cached, and vs the floor.
+# The targets of issue 19, on the median over rounds: ours float32 vs HF cached (float32), ours
+# bfloat16 vs HF bfloat16, and ours float32 vs the floors.
 HF_TARGETS = {"end to end, batch 1": 1.3, "beam 5, batch 1": 2.0, "end to end, batch 32": 1.5}
-FLOOR_TARGET = 1.5  # end to end, batch 32: at most this many times the floor
+HF_BF16_TARGETS = {"end to end, batch 32": 1.5}
+FLOOR_TARGET = 1.3  # end to end, batch 32: at most this many times the FLOP floor
+BANDWIDTH_FLOOR_TARGET = 1.5  # end to end, batch 1: at most this many times the roofline (bandwidth) floor
 
 
 def parse_args():
@@ -57,7 +60,7 @@ def parse_args():
     parser.add_argument("--gemm-size", type=int, default=2048, help="side of the square GEMM measured")
     parser.add_argument("--torch-device", default="cpu", help="device of the PyTorch sides (cuda on a GPU)")
     parser.add_argument("--no-official", action="store_true", help="skip the (slow, uncached) official algorithm")
-    parser.add_argument("--no-bf16", action="store_true", help="skip ours in bfloat16")
+    parser.add_argument("--no-bf16", action="store_true", help="skip ours and HF in bfloat16")
     parser.add_argument("--no-beam", action="store_true", help="skip beam search")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 rounds, 4 tokens, batches 1 and 4, GEMM 512, no official algorithm")
@@ -86,6 +89,9 @@ class Torch:
         self.dtype = getattr(torch, dtype)
         self.clipcap = clipcap.to(self.device, self.dtype)
         self.visual = visual.to(self.device, self.dtype)
+        for module in self.visual.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.float()  # OpenAI CLIP's own reduced precision: its LayerNorm runs in float32
         self.tokens = tokens
 
     def cast(self, dtype):
@@ -145,7 +151,7 @@ def build(device, tokens, seed=0):
     return Torch(clipcap, clip.visual.eval(), device, tokens), model
 
 
-def make_cases(args, reference, generators, images, clip):
+def make_cases(args, reference, reference_bf16, generators, images, clip):
     """[(case name, batch, {side: function})]; a side missing from a case is not run there."""
     greedy = dict(max_length=args.tokens, stop_tokens=())
     beam = dict(greedy, strategy="beam", num_beams=BEAMS)
@@ -171,6 +177,8 @@ def make_cases(args, reference, generators, images, clip):
         images_b = images[:batch]
         sides = ours_sides(lambda g, i=images_b: g.caption_images(i, **greedy))
         sides["HF cached"] = lambda i=images_b: reference.end_to_end(i)
+        if reference_bf16 is not None:
+            sides["HF bf16"] = lambda i=images_b: reference_bf16.end_to_end(i)
         if batch == 1 and not args.no_official:
             sides["official"] = lambda i=images_b: reference.official(reference.encode(i).cpu().numpy())
         cases.append((f"end to end, batch {batch}", batch, sides))
@@ -185,10 +193,11 @@ def main():
     import numpy as np
     import torch
 
-    from benchmarks.machine import describe_machine, keras_gemm_gflops, load_average, set_threads, torch_gemm_gflops
+    from benchmarks.machine import (describe_machine, keras_gemm_gflops, load_average, memory_bandwidth_gbs,
+                                    set_threads, torch_gemm_gflops)
 
     threads = set_threads(args.threads)
-    from benchmarks.floor import caption_flops
+    from benchmarks.floor import batch1_floor, caption_flops
     from image_captioning.generation import CaptionGenerator
     from image_captioning.generation.generator import DEFAULT_BUCKETS
 
@@ -205,7 +214,8 @@ def main():
     rng = np.random.default_rng(0)
     images = rng.standard_normal((max(args.batches), 224, 224, 3)).astype("float32")
     clip = reference.encode(images).cpu().numpy()
-    cases = make_cases(args, reference, generators, images, clip)
+    reference_bf16 = None if args.no_bf16 else reference.cast("bfloat16")
+    cases = make_cases(args, reference, reference_bf16, generators, images, clip)
 
     # Warm-up: tracing and compilation (ours), first-call costs (PyTorch); timed for information.
     first = {}
@@ -219,16 +229,22 @@ def main():
         ours_tokens = generators["ours f32"].generate(clip[:1], max_length=args.tokens, stop_tokens=())[0][0].token_ids
         same_greedy = ours_tokens == reference.official(clip[:1])[0]
 
-    # Rounds: per case, every side once, in alternating order; GEMM rates of both frameworks.
+    # Rounds: per case, every side once, in alternating order; GEMM rates of both frameworks in
+    # both dtypes and the memory bandwidth, once per round.
     seconds = {(name, side): [] for name, _, sides in cases for side in sides}
-    gemm = {"torch": [], backend: []}
+    dtypes = ["float32"] + ([] if args.no_bf16 else ["bfloat16"])
+    gemm = {(framework, dtype): [] for dtype in dtypes for framework in ("torch", backend)}
+    bandwidth = []
     loads = []
     for round_index in range(args.rounds):
         loads.append(load_average())
-        gemm_sides = [("torch", lambda: torch_gemm_gflops(args.gemm_size, device=args.torch_device)),
-                      (backend, lambda: keras_gemm_gflops(args.gemm_size))]
-        for name, measure in gemm_sides[:: 1 if round_index % 2 == 0 else -1]:
-            gemm[name].append(measure())
+        gemm_sides = [((name, dtype), lambda name=name, dtype=dtype: (
+            torch_gemm_gflops(args.gemm_size, device=args.torch_device, dtype=dtype) if name == "torch"
+            else keras_gemm_gflops(args.gemm_size, dtype=dtype))) for name, dtype in gemm]
+        for key, measure in gemm_sides[:: 1 if round_index % 2 == 0 else -1]:
+            gemm[key].append(measure())
+        if args.torch_device == "cpu":
+            bandwidth.append(memory_bandwidth_gbs())
         for name, batch, sides in cases:
             order = list(sides.items())
             for side, function in order[:: 1 if round_index % 2 == 0 else -1]:
@@ -244,15 +260,18 @@ def main():
             batch_one = name.replace(f"batch {batch}", "batch 1")
             seconds[(name, "official")] = seconds.get((batch_one, "official"), [])
 
-    side_names = list(generators) + ["official", "HF cached"]
+    side_names = list(generators) + ["official", "HF cached"] + ([] if args.no_bf16 else ["HF bf16"])
     print()
     print(describe_machine().replace("load average", "load average now"))
     load_values = [load[0] for load in loads if load is not None]
     if load_values:
         print(f"1-min load average at the start of each round: {', '.join(f'{v:.2f}' for v in load_values)}")
-    print("float32 GEMM rate, GFLOP/s, median (min-max) over rounds, "
-          f"{args.gemm_size}x{args.gemm_size}x{args.gemm_size}: "
-          + ", ".join(f"{name} {spread(rates, 1)}" for name, rates in gemm.items()))
+    for dtype in dtypes:
+        print(f"{dtype} GEMM rate, GFLOP/s, median (min-max) over rounds, "
+              f"{args.gemm_size}x{args.gemm_size}x{args.gemm_size}: "
+              + ", ".join(f"{name} {spread(rates, 1)}" for (name, kind), rates in gemm.items() if kind == dtype))
+    if bandwidth:
+        print(f"memory read bandwidth, GB/s, median (min-max) over rounds: {spread(bandwidth, 1)}")
     print()
     print("ms per image, median (min-max) over rounds")
     header = f"{'case':<22}" + "".join(f" {side:>21}" for side in side_names)
@@ -275,6 +294,8 @@ def main():
     print()
     print("ratios (the other side's time / ours), taken within each round: median (min-max)")
     ratio_columns = [(other, mine) for mine in generators for other in ("HF cached", "official")]
+    if not args.no_bf16:
+        ratio_columns.append(("HF bf16", "ours bf16"))
     header = f"{'case':<22}" + "".join(f" {other + ' / ' + mine:>26}" for other, mine in ratio_columns)
     print(header)
     print("-" * len(header))
@@ -291,21 +312,40 @@ def main():
             cells.append(spread(ratios))
         print(f"{name:<22}" + "".join(f" {cell:>26}" for cell in cells))
 
-    # The floor, from the best GEMM rate of the run (median over rounds of the faster framework).
+    # The floors, from the best GEMM rate of the run in each dtype (median over rounds of the faster
+    # framework) and the median bandwidth.
     flops = caption_flops(model.image_encoder, model.mapper, model.decoder, args.tokens)
     total = sum(flops.values())
-    best_rate = max(statistics.median(rates) for rates in gemm.values())
-    floor_ms = total / (best_rate * 1e9) * 1e3
+    best_rate = {dtype: max(statistics.median(r) for (_, kind), r in gemm.items() if kind == dtype) for dtype in dtypes}
+    side_dtype = {side: "bfloat16" if "bf16" in side else "float32" for side in generators}
     print()
-    print(f"floor: {total / 1e9:.2f} GFLOP per image ("
-          + ", ".join(f"{part} {value / 1e9:.2f}" for part, value in flops.items())
-          + f"), at {best_rate:.1f} GFLOP/s -> {floor_ms:.1f} ms per image")
+    print(f"FLOP floor: {total / 1e9:.2f} GFLOP per image ("
+          + ", ".join(f"{part} {value / 1e9:.2f}" for part, value in flops.items()) + "), at "
+          + ", ".join(f"{best_rate[d]:.1f} GFLOP/s ({d}) -> {total / best_rate[d] / 1e6:.1f} ms" for d in dtypes)
+          + " per image")
+    floor_ratios = {}
     largest = f"end to end, batch {args.batches[-1]}"
     for side in generators:
+        floor_ms = total / best_rate[side_dtype[side]] / 1e6
         values = seconds[(largest, side)]
         ratios = [v * 1e3 / floor_ms for v in values]
+        floor_ratios[(largest, side)] = statistics.median(ratios)
         print(f"  {largest}, {side}: {statistics.median(values) * 1e3:.1f} ms per image = {spread(ratios)} x the floor"
-              + (f" (target <= {FLOOR_TARGET}x)" if args.batches[-1] == 32 else ""))
+              + (f" (target <= {FLOOR_TARGET}x)" if args.batches[-1] == 32 and side == "ours f32" else ""))
+    if bandwidth and 1 in args.batches:
+        gbs = statistics.median(bandwidth)
+        print(f"batch-1 floor (each pass at its roofline: max(FLOPs / GEMM rate, weight bytes / {gbs:.1f} GB/s)):")
+        for side in generators:
+            dtype = side_dtype[side]
+            parts = batch1_floor(model.image_encoder, model.mapper, model.decoder, args.tokens,
+                                 best_rate[dtype] * 1e9, gbs * 1e9, bytes_per_weight=4 if dtype == "float32" else 2)
+            floor_ms = sum(parts.values()) * 1e3
+            values = seconds[("end to end, batch 1", side)]
+            ratios = [v * 1e3 / floor_ms for v in values]
+            floor_ratios[("end to end, batch 1", side)] = statistics.median(ratios)
+            print(f"  {dtype} weights: {floor_ms:.1f} ms (" + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in parts.items())
+                  + f"); end to end, batch 1, {side}: {statistics.median(values) * 1e3:.1f} ms = {spread(ratios)} x"
+                  + (f" (target <= {BANDWIDTH_FLOOR_TARGET}x)" if side == "ours f32" else ""))
 
     print()
     print("targets (on the median; ours float32):")
@@ -313,6 +353,15 @@ def main():
         value = medians.get((name, "HF cached", "ours f32"))
         if value is not None:
             print(f"  {name}: HF cached / ours = {value:.2f}x, target >= {target}x: {'met' if value >= target else 'NOT met'}")
+    for name, target in HF_BF16_TARGETS.items():
+        value = medians.get((name, "HF bf16", "ours bf16"))
+        if value is not None:
+            print(f"  {name}: HF bf16 / ours bf16 = {value:.2f}x, target >= {target}x: {'met' if value >= target else 'NOT met'}")
+    for (name, side), target in ((("end to end, batch 32", "ours f32"), FLOOR_TARGET),
+                                 (("end to end, batch 1", "ours f32"), BANDWIDTH_FLOOR_TARGET)):
+        value = floor_ratios.get((name, side))
+        if value is not None:
+            print(f"  {name}: ours / floor = {value:.2f}x, target <= {target}x: {'met' if value <= target else 'NOT met'}")
     print()
     print("first call (trace + compile + run for ours), s: "
           + ", ".join(f"{name} [{side}] {value:.1f}" for (name, side), value in first.items() if side.startswith("ours")))

@@ -8,9 +8,7 @@ import keras
 def unique_variables(layers):
     seen, variables = set(), []
     for layer in layers:
-        if layer is None:
-            continue
-        for variable in layer.variables:
+        for variable in getattr(layer, "variables", ()):
             if id(variable) not in seen:
                 seen.add(id(variable))
                 variables.append(variable)
@@ -22,7 +20,8 @@ def compile_function(function, layers, jit_compile=True):
 
     Args:
         function: a function of tensors only (Python values would retrace per value).
-        layers: the layers whose variables `function` reads (JAX passes their values in).
+        layers: the layers (or any objects with `variables`) whose variables `function` reads
+            (JAX passes their values in).
         jit_compile: TensorFlow only: XLA (True) or a plain graph (False). JAX always uses XLA.
     """
     backend = keras.config.backend()

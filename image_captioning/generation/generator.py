@@ -77,7 +77,7 @@ class CaptionGenerator:
         normalize_prefix=None,
         batch_buckets=DEFAULT_BUCKETS,
         jit_compile="auto",
-        xla_min_rows=4,
+        xla_min_rows=1,
         cache_layout="per_layer",
         lm_head_parts=1,
         compute_dtype=None,
@@ -123,6 +123,7 @@ class CaptionGenerator:
         self.trace_counts = collections.Counter()
         self.compile_seconds = {}
         self._compiled = {}
+        self._forwards = {}
 
     @property
     def prefix_length(self):
@@ -262,17 +263,26 @@ class CaptionGenerator:
         return decode
 
     def _forward(self, use_cache):
+        """The forward of this decoder, made once: the per-layer one holds fused copies of weights."""
+        if use_cache not in self._forwards:
+            self._forwards[use_cache] = self._make_forward(use_cache)
+        return self._forwards[use_cache]
+
+    def _make_forward(self, use_cache):
         if not use_cache:
             return UncachedForward(self.decoder)
         if type(self.decoder) in STATE_FORWARDS:
             return STATE_FORWARDS[type(self.decoder)](self.decoder)
+        if self.cache_layout == "per_layer":
+            return LayerCacheForward(self.decoder, self.lm_head_parts, fused_matrices=True)
         return CACHED_FORWARDS[self.cache_layout](self.decoder, self.lm_head_parts)
 
     def _run_decode(self, config, clip_embeddings, frame_mask, bucket, uniforms):
         chunk = len(clip_embeddings)
         copies = config.rows_per_input
         key = ("decode", config.strategy, bucket, copies, config.max_length, config.use_cache) + clip_embeddings.shape[1:-1]
-        function = self._function(key, self._decode_fn, [self.mapper, self.decoder], jit=self._use_xla(bucket * copies))
+        layers = [self.mapper, self.decoder, self._forward(config.use_cache)]
+        function = self._function(key, self._decode_fn, layers, jit=self._use_xla(bucket * copies))
         valid = np.arange(bucket) < chunk
         if uniforms is None:
             uniforms = np.zeros((bucket * copies, 1), "float32")

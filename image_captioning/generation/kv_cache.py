@@ -10,6 +10,7 @@ Each has `start(prefix, total_length) -> (logits, memory)` and `step(token_embed
 The cached ones take `lm_head_parts` (see `lm_head_logits`).
 """
 
+import keras
 from keras import ops
 
 from custom_architectures.gpt2 import gpt2_block_view
@@ -65,15 +66,29 @@ class LayerCacheForward:
     cache out of one stacked tensor and stacking all of them back, transposing keys and values
     for the attention products, and building a causal mask per layer. The prefix still runs
     through `GPT2Decoder.call_with_cache`.
+
+    With `fused_matrices`, the step runs each block's query, key and value projections as one
+    (hidden, 3 hidden) product, HF's `c_attn`, and the output projection as one matrix product on
+    (R, hidden) rows, from copies of those kernels made once (`variables`; compiled functions take
+    them as inputs). On the 2-core machines of issue 19, the three (R, 1, hidden) einsums of a batch-1
+    step read their weights at about 9 GB/s against about 20 GB/s for one plain product: batch-1
+    decoding is memory-bound, so that is where a step's time goes. Exports keep the keras-hub
+    layers (`fused_matrices=False`): a SavedModel must own every variable its functions read.
     """
 
-    def __init__(self, decoder, lm_head_parts=1):
+    def __init__(self, decoder, lm_head_parts=1, fused_matrices=False):
         self.decoder = decoder
         self.lm_head_parts = lm_head_parts
         backbone = decoder.backbone
         self.blocks = [gpt2_block_view(block) for block in backbone.transformer_layers]
         self.heads = decoder.num_heads
         self.head_dim = decoder.hidden_dim // decoder.num_heads
+        self.fused = [fused_block_matrices(view) for view in self.blocks] if fused_matrices else None
+
+    @property
+    def variables(self):
+        """The fused copies (empty without `fused_matrices`): a compiled function's extra inputs."""
+        return [v for block in self.fused or () for v in block.values()]
 
     def start(self, prefix, total_length):
         batch, length = ops.shape(prefix)[0], ops.shape(prefix)[1]
@@ -89,18 +104,15 @@ class LayerCacheForward:
     def step(self, memory, token_ids, index):
         decoder = self.decoder
         backbone = decoder.backbone
-        x = ops.cast(decoder.embed_tokens(token_ids[:, None]), decoder.compute_dtype)  # (R, 1, D)
+        x = ops.cast(decoder.embed_tokens(token_ids), decoder.compute_dtype)  # (R, D)
         positions = ops.cast(backbone.position_embedding.position_embeddings, x.dtype)
-        x = x + ops.take(positions, index, axis=0)[None, None, :]
+        x = x + ops.take(positions, index, axis=0)[None, :]
         length = ops.shape(memory[0])[2]
         visible = (ops.arange(length, dtype="int32") <= index)[None, None, :]  # (1, 1, L)
         at_index = (ops.arange(length, dtype="int32") == index)[None, None, :, None]  # (1, 1, L, 1)
         new_memory = []
         for i, view in enumerate(self.blocks):
-            h = view.ln_1(x)
-            q = view.attn_query(h)[:, 0]  # (R, heads, head_dim)
-            k = view.attn_key(h)[:, 0]
-            v = view.attn_value(h)[:, 0]
+            q, k, v = self._query_key_value(i, view.ln_1(x))  # each (R, heads, head_dim)
             keys = ops.where(at_index, k[:, :, None, :], memory[2 * i])  # (R, heads, L, head_dim)
             values = ops.where(at_index, v[:, :, None, :], memory[2 * i + 1])
             new_memory += [keys, values]
@@ -109,12 +121,43 @@ class LayerCacheForward:
             scores = ops.where(visible, scores, ops.cast(-1e9, scores.dtype))
             weights = ops.softmax(scores, axis=-1)
             context = ops.einsum("rhl,rhld->rhd", weights, values)
-            x = x + view.attn_c_proj(context[:, None])
+            x = x + self._output_projection(i, context)
             x = x + view.mlp_c_proj(view.mlp_c_fc(view.ln_2(x)))
-        return self._logits(backbone.layer_norm(x)[:, 0]), tuple(new_memory)
+        return self._logits(backbone.layer_norm(x)), tuple(new_memory)
+
+    def _query_key_value(self, i, h):
+        if self.fused is None:
+            view = self.blocks[i]
+            return tuple(dense(h[:, None])[:, 0] for dense in (view.attn_query, view.attn_key, view.attn_value))
+        qkv = ops.matmul(h, self.fused[i]["c_attn_kernel"]) + self.fused[i]["c_attn_bias"]
+        qkv = ops.reshape(qkv, (-1, 3, self.heads, self.head_dim))
+        return qkv[:, 0], qkv[:, 1], qkv[:, 2]
+
+    def _output_projection(self, i, context):
+        view = self.blocks[i]
+        if self.fused is None:
+            return view.attn_c_proj(context[:, None])[:, 0]
+        rows = ops.reshape(context, (-1, self.heads * self.head_dim))
+        return ops.matmul(rows, self.fused[i]["c_proj_kernel"]) + view.attn_c_proj.bias
 
     def _logits(self, hidden):
         return lm_head_logits(self.decoder, hidden, self.lm_head_parts)
+
+
+def fused_block_matrices(view):
+    """Copies of one block's attention kernels as plain matrices: q, k, v side by side (HF's c_attn,
+    (hidden, 3 hidden)) and the output projection as (hidden, hidden)."""
+    kernels = [dense.kernel for dense in (view.attn_query, view.attn_key, view.attn_value)]
+    hidden = kernels[0].shape[0]
+    c_attn = ops.concatenate([ops.reshape(kernel, (hidden, -1)) for kernel in kernels], axis=1)
+    biases = [ops.reshape(dense.bias, (-1,)) for dense in (view.attn_query, view.attn_key, view.attn_value)]
+    dtype = kernels[0].dtype
+    return {
+        "c_attn_kernel": keras.Variable(c_attn, dtype=dtype, trainable=False, name="c_attn_kernel"),
+        "c_attn_bias": keras.Variable(ops.concatenate(biases, axis=0), dtype=dtype, trainable=False, name="c_attn_bias"),
+        "c_proj_kernel": keras.Variable(ops.reshape(view.attn_c_proj.kernel, (-1, hidden)), dtype=dtype,
+                                        trainable=False, name="c_proj_kernel"),
+    }
 
 
 class UncachedForward:
