@@ -14,7 +14,7 @@ from keras import ops
 from custom_architectures.clip import CLIPVisionTransformer
 from image_captioning.converters.clipcap import convert_clipcap
 from image_captioning.generation import CaptionGenerator, GenerationConfig, GenerationConfigError
-from image_captioning.generation.kv_cache import lm_head_logits
+from image_captioning.generation.kv_cache import LayerCacheForward, lm_head_logits
 from unitest.references.clipcap_official import make_reference_clipcap, official_state_dict, state_dict_numpy
 from unitest.references.official_decoding import official_generate2, official_generate_beam
 
@@ -292,3 +292,19 @@ def test_lm_head_in_vocabulary_slices_gives_the_same_logits_and_captions(tiny):
     assert captions[1] == captions[2]
     with pytest.raises(ValueError, match="lm_head_parts must be"):
         CaptionGenerator(model, lm_head_parts=0)
+
+
+def test_fused_step_matrices_give_the_same_logits_and_cache_as_the_keras_hub_layers(tiny):
+    _, model, embeddings = tiny
+    decoder = model.decoder
+    prefix = model.embed_prefix(ops.convert_to_tensor(embeddings[:3]))
+    layers = LayerCacheForward(decoder)
+    fused = LayerCacheForward(decoder, fused_matrices=True)
+    assert layers.variables == [] and len(fused.variables) == 3 * decoder.num_layers
+    _, memory = layers.start(prefix, model.mapper.prefix_length + 4)
+    tokens = ops.convert_to_tensor([5, 17, 250], "int32")
+    index = model.mapper.prefix_length
+    (expected, expected_memory), (actual, actual_memory) = (f.step(memory, tokens, index) for f in (layers, fused))
+    np.testing.assert_allclose(ops.convert_to_numpy(actual), ops.convert_to_numpy(expected), rtol=0, atol=1e-5)
+    for a, e in zip(actual_memory, expected_memory):
+        np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(e), rtol=0, atol=1e-5)

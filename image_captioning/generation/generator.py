@@ -43,11 +43,15 @@ class CaptionGenerator:
         normalize_prefix: L2-normalise CLIP embeddings before the mapper (default: the model's;
             False for a `(mapper, decoder)` pair).
         batch_buckets: the padded batch sizes compiled.
-        jit_compile: TensorFlow only: "auto" (XLA from `xla_min_rows` decoded rows on, where it is
-            faster; a plain graph below, where XLA is slower on CPU), True or False.
-        xla_min_rows: with "auto", the smallest number of decoded rows compiled with XLA.
+        jit_compile: TensorFlow only: "auto" (XLA from `xla_min_rows` decoded rows on, a plain
+            graph below), True or False.
+        xla_min_rows: with "auto", the smallest number of decoded rows compiled with XLA. 1
+            (default): with the fused step matrices of the per-layer cache, XLA beats a plain graph
+            at every batch size measured in issue 19 (greedy batch 1: about 500 vs 790 ms for 20
+            tokens of GPT-2 124M on a 2-core AMD EPYC); before them, XLA lost below 4 rows.
         cache_layout: "per_layer" (default): one key and one value cache per layer, updated by a
-            lean single-token step; "stacked": `GPT2Decoder.call_with_cache` at every step.
+            lean single-token step with fused q/k/v and output-projection matrices (see
+            `LayerCacheForward`); "stacked": `GPT2Decoder.call_with_cache` at every step.
         lm_head_parts: the vocabulary slices the logits product is split into, computed side by
             side (same values). 1 (default): on the loaded 2-core machine of issue 13, 2 slices
             made greedy batch 1 about 6 % slower (three alternating A/B runs, medians 0.92-0.96).
