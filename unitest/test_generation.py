@@ -14,7 +14,7 @@ from keras import ops
 from custom_architectures.clip import CLIPVisionTransformer
 from image_captioning.converters.clipcap import convert_clipcap
 from image_captioning.generation import CaptionGenerator, GenerationConfig, GenerationConfigError
-from image_captioning.generation.kv_cache import LayerCacheForward, lm_head_logits
+from image_captioning.generation.kv_cache import LayerCacheForward, fused_step_matrices, lm_head_logits
 from unitest.references.clipcap_official import make_reference_clipcap, official_state_dict, state_dict_numpy
 from unitest.references.official_decoding import official_generate2, official_generate_beam
 
@@ -299,12 +299,14 @@ def test_fused_step_matrices_give_the_same_logits_and_cache_as_the_keras_hub_lay
     decoder = model.decoder
     prefix = model.embed_prefix(ops.convert_to_tensor(embeddings[:3]))
     layers = LayerCacheForward(decoder)
-    fused = LayerCacheForward(decoder, fused_matrices=True)
-    assert layers.variables == [] and len(fused.variables) == 3 * decoder.num_layers
     _, memory = layers.start(prefix, model.mapper.prefix_length + 4)
     tokens = ops.convert_to_tensor([5, 17, 250], "int32")
     index = model.mapper.prefix_length
-    (expected, expected_memory), (actual, actual_memory) = (f.step(memory, tokens, index) for f in (layers, fused))
-    np.testing.assert_allclose(ops.convert_to_numpy(actual), ops.convert_to_numpy(expected), rtol=0, atol=1e-5)
-    for a, e in zip(actual_memory, expected_memory):
-        np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(e), rtol=0, atol=1e-5)
+    expected, expected_memory = layers.step(memory, tokens, index)
+    for in_place in (False, True):
+        fused = LayerCacheForward(decoder, fused=fused_step_matrices(decoder), in_place_update=in_place)
+        assert layers.variables == [] and len(fused.variables) == 3 * decoder.num_layers
+        actual, actual_memory = fused.step(memory, tokens, index)
+        np.testing.assert_allclose(ops.convert_to_numpy(actual), ops.convert_to_numpy(expected), rtol=0, atol=1e-5)
+        for a, e in zip(actual_memory, expected_memory):
+            np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(e), rtol=0, atol=1e-5)

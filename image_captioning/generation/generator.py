@@ -13,7 +13,7 @@ from custom_architectures.clipcap import ClipCapModel
 from custom_architectures.lstm_captioner import LSTMDecoder
 from image_captioning.generation.compile import compile_function
 from image_captioning.generation.config import MAX_STOP_TOKENS, GenerationConfig, GenerationConfigError
-from image_captioning.generation.kv_cache import CachedForward, LayerCacheForward, UncachedForward
+from image_captioning.generation.kv_cache import CachedForward, LayerCacheForward, UncachedForward, fused_step_matrices
 from image_captioning.generation.recurrent_forward import LSTMStateForward
 from image_captioning.generation.search import decode_beams, decode_sequences
 from image_captioning.results import Caption
@@ -128,6 +128,7 @@ class CaptionGenerator:
         self.compile_seconds = {}
         self._compiled = {}
         self._forwards = {}
+        self._fused = None
 
     @property
     def prefix_length(self):
@@ -250,8 +251,8 @@ class CaptionGenerator:
         return encode
 
     def _decode_fn(self, key):
-        strategy, _, copies, max_length, use_cache = key[1:6]
-        forward = self._forward(use_cache)
+        strategy, bucket, copies, max_length, use_cache = key[1:6]
+        forward = self._forward(use_cache, self._use_xla(bucket * copies))
 
         def decode(clip_embedding, frame_mask, valid, uniforms, temperature, top_k, top_p, stop_tokens):
             self.trace_counts[key] += 1  # Python side effect: runs only while tracing
@@ -266,27 +267,30 @@ class CaptionGenerator:
 
         return decode
 
-    def _forward(self, use_cache):
-        """The forward of this decoder, made once: the per-layer one holds fused copies of weights."""
-        if use_cache not in self._forwards:
-            self._forwards[use_cache] = self._make_forward(use_cache)
-        return self._forwards[use_cache]
+    def _forward(self, use_cache, jit):
+        """The forward of this decoder for a compiled (XLA) or plain function, made once per kind."""
+        if (use_cache, jit) not in self._forwards:
+            self._forwards[(use_cache, jit)] = self._make_forward(use_cache, jit)
+        return self._forwards[(use_cache, jit)]
 
-    def _make_forward(self, use_cache):
+    def _make_forward(self, use_cache, jit):
         if not use_cache:
             return UncachedForward(self.decoder)
         if type(self.decoder) in STATE_FORWARDS:
             return STATE_FORWARDS[type(self.decoder)](self.decoder)
         if self.cache_layout == "per_layer":
-            return LayerCacheForward(self.decoder, self.lm_head_parts, fused_matrices=True)
+            if self._fused is None:  # one set of copies, whatever the functions that read it
+                self._fused = fused_step_matrices(self.decoder)
+            return LayerCacheForward(self.decoder, self.lm_head_parts, fused=self._fused, in_place_update=jit)
         return CACHED_FORWARDS[self.cache_layout](self.decoder, self.lm_head_parts)
 
     def _run_decode(self, config, clip_embeddings, frame_mask, bucket, uniforms):
         chunk = len(clip_embeddings)
         copies = config.rows_per_input
         key = ("decode", config.strategy, bucket, copies, config.max_length, config.use_cache) + clip_embeddings.shape[1:-1]
-        layers = [self.mapper, self.decoder, self._forward(config.use_cache)]
-        function = self._function(key, self._decode_fn, layers, jit=self._use_xla(bucket * copies))
+        jit = self._use_xla(bucket * copies)
+        layers = [self.mapper, self.decoder, self._forward(config.use_cache, jit)]
+        function = self._function(key, self._decode_fn, layers, jit=jit)
         valid = np.arange(bucket) < chunk
         if uniforms is None:
             uniforms = np.zeros((bucket * copies, 1), "float32")

@@ -67,27 +67,42 @@ class LayerCacheForward:
     for the attention products, and building a causal mask per layer. The prefix still runs
     through `GPT2Decoder.call_with_cache`.
 
-    With `fused_matrices`, the step runs each block's query, key and value projections as one
-    (hidden, 3 hidden) product, HF's `c_attn`, and the output projection as one matrix product on
-    (R, hidden) rows, from copies of those kernels made once (`variables`; compiled functions take
-    them as inputs). On the 2-core machines of issue 19, the three (R, 1, hidden) einsums of a batch-1
-    step read their weights at about 9 GB/s against about 20 GB/s for one plain product: batch-1
-    decoding is memory-bound, so that is where a step's time goes. Exports keep the keras-hub
-    layers (`fused_matrices=False`): a SavedModel must own every variable its functions read.
+    Args:
+        decoder: a `GPT2Decoder`.
+        lm_head_parts: see `lm_head_logits`.
+        fused: `fused_step_matrices(decoder)`, or None (the keras-hub layers). With them the step
+            runs each block's query, key and value projections as one (hidden, 3 hidden) product,
+            HF's `c_attn`, and the output projection as one matrix product on (R, hidden) rows, from
+            copies of those kernels (`variables`; compiled functions take them as inputs). On the
+            2-core machines of issue 19 the three (R, 1, hidden) einsums of a batch-1 step read
+            their weights at about 9 GB/s, one plain product at about 20 GB/s: batch-1 decoding is
+            memory-bound, so that is where a step's time went. Exports keep the keras-hub layers:
+            a SavedModel must own every variable its functions read.
+        in_place_update: write the step's key and value with a dynamic-update-slice, which XLA
+            does in place; else with a select over the whole cache (a plain TensorFlow graph
+            would compile the slice op on demand at every call).
+
+    Example:
+    ```python
+    forward = LayerCacheForward(decoder, fused=fused_step_matrices(decoder), in_place_update=True)
+    logits, memory = forward.start(prefix, prefix_length + max_length)
+    logits, memory = forward.step(memory, token_ids, prefix_length)
+    ```
     """
 
-    def __init__(self, decoder, lm_head_parts=1, fused_matrices=False):
+    def __init__(self, decoder, lm_head_parts=1, fused=None, in_place_update=False):
         self.decoder = decoder
         self.lm_head_parts = lm_head_parts
         backbone = decoder.backbone
         self.blocks = [gpt2_block_view(block) for block in backbone.transformer_layers]
         self.heads = decoder.num_heads
         self.head_dim = decoder.hidden_dim // decoder.num_heads
-        self.fused = [fused_block_matrices(view) for view in self.blocks] if fused_matrices else None
+        self.fused = fused
+        self.in_place_update = in_place_update
 
     @property
     def variables(self):
-        """The fused copies (empty without `fused_matrices`): a compiled function's extra inputs."""
+        """The fused copies (empty without `fused`): a compiled function's extra inputs."""
         return [v for block in self.fused or () for v in block.values()]
 
     def start(self, prefix, total_length):
@@ -113,8 +128,8 @@ class LayerCacheForward:
         new_memory = []
         for i, view in enumerate(self.blocks):
             q, k, v = self._query_key_value(i, view.ln_1(x))  # each (R, heads, head_dim)
-            keys = ops.where(at_index, k[:, :, None, :], memory[2 * i])  # (R, heads, L, head_dim)
-            values = ops.where(at_index, v[:, :, None, :], memory[2 * i + 1])
+            keys = self._write(memory[2 * i], k, index, at_index)  # (R, heads, L, head_dim)
+            values = self._write(memory[2 * i + 1], v, index, at_index)
             new_memory += [keys, values]
             q = q * ops.cast(view.attention_scale, q.dtype)
             scores = ops.einsum("rhd,rhld->rhl", q, keys)
@@ -124,6 +139,12 @@ class LayerCacheForward:
             x = x + self._output_projection(i, context)
             x = x + view.mlp_c_proj(view.mlp_c_fc(view.ln_2(x)))
         return self._logits(backbone.layer_norm(x)), tuple(new_memory)
+
+    def _write(self, cache, update, index, at_index):
+        update = ops.cast(update[:, :, None, :], cache.dtype)
+        if self.in_place_update:
+            return ops.slice_update(cache, (0, 0, index, 0), update)
+        return ops.where(at_index, update, cache)
 
     def _query_key_value(self, i, h):
         if self.fused is None:
@@ -142,6 +163,11 @@ class LayerCacheForward:
 
     def _logits(self, hidden):
         return lm_head_logits(self.decoder, hidden, self.lm_head_parts)
+
+
+def fused_step_matrices(decoder):
+    """`fused_block_matrices` of every block of a `GPT2Decoder`, for `LayerCacheForward(fused=...)`."""
+    return [fused_block_matrices(gpt2_block_view(block)) for block in decoder.backbone.transformer_layers]
 
 
 def fused_block_matrices(view):

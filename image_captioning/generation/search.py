@@ -75,13 +75,13 @@ def decode_sequences(forward, prefix, valid, uniforms, temperature, top_k, top_p
 
     def select(logits, column):
         scaled = logits / temperature
-        log_probs = ops.log_softmax(scaled, axis=-1)
         if sample:
             token = sample_tokens(scaled, ops.take(uniforms, column, axis=1), top_k, top_p)
         else:
             token = ops.argmax(scaled, axis=-1)
         token = ops.cast(token, "int32")
-        return token, ops.take_along_axis(log_probs, token[:, None], axis=-1)[:, 0]
+        # The chosen token's log-softmax, without writing the whole (R, V) log-softmax out.
+        return token, ops.take_along_axis(scaled, token[:, None], axis=-1)[:, 0] - ops.logsumexp(scaled, axis=-1)
 
     def emit(state, logits):
         column, memory, token_ids, lengths, scores, done = state
