@@ -10,14 +10,16 @@ below `xla_min_rows` rows, XLA from there), over all 12 layers with their own we
 (the fastest of `--repeats` calls after a warm-up: on a shared machine, the least disturbed):
 
 - layer norms: ln_1 and ln_2 of every block;
-- q/k/v projections: the three EinsumDense layers of every block;
-- cache update: writing the step's key and value at its position (`ops.where` over the cache);
+- q/k/v projections: one fused (hidden, 3 hidden) product per block, as the step runs them, and
+  beside it the three keras-hub EinsumDense layers the step ran before issue 19 (not in the sum);
+- cache update: writing the step's key and value at its position (in place under XLA, a select
+  over the cache in a plain graph);
 - attention: scores, mask, softmax and context over a cache of `--cache-length` positions;
-- output projection: `attn_c_proj`;
+- output projection: `attn_c_proj` as one (hidden, hidden) product;
 - MLP: `mlp_c_fc` (GELU included) and `mlp_c_proj`;
 - LM head: the final layer norm and the tied-embedding product to 50257 logits (also split into
   halves, the parallel form the step uses at small batches);
-- token choice: log-softmax and argmax over the logits;
+- token choice: argmax and the chosen token's log-softmax (logsumexp) over the logits;
 - dispatch: a compiled function that does nothing (the cost of one call, counted in every row);
 - whole step: `LayerCacheForward.step` + token choice, one call; and the step inside the real
   loop: (time of 20 tokens - time of 1 token) / 19 through `CaptionGenerator.generate`.
@@ -76,25 +78,25 @@ def main():
     from custom_architectures.gpt2 import GPT2Decoder
     from image_captioning.generation import CaptionGenerator
     from image_captioning.generation.compile import compile_function
-    from image_captioning.generation.kv_cache import LayerCacheForward, lm_head_logits
+    from image_captioning.generation.kv_cache import lm_head_logits
 
     print(describe_machine())
     print(f"backend {keras.config.backend()}, {threads}; cache length {args.cache_length}, {args.repeats} repeats")
     decoder = GPT2Decoder()  # GPT-2 124M, random weights
-    forward = LayerCacheForward(decoder)
-    blocks = forward.blocks
-    heads, head_dim, width = forward.heads, forward.head_dim, decoder.hidden_dim
     length = args.cache_length
     rng = np.random.default_rng(0)
     generator = CaptionGenerator((ClipCapMLPMapper(), decoder), batch_buckets=args.batches)
 
     for batch in args.batches:
         jit = generator._use_xla(batch)
+        forward = generator._forward(True, jit)  # the forward the generator's loop runs
+        blocks = forward.blocks
+        heads, head_dim, width = forward.heads, forward.head_dim, decoder.hidden_dim
 
         def compiled(function):
-            return compile_function(function, [decoder], jit_compile=jit)
+            return compile_function(function, [decoder, forward], jit_compile=jit)
 
-        x = ops.convert_to_tensor(rng.standard_normal((batch, 1, width)).astype("float32"))
+        x = ops.convert_to_tensor(rng.standard_normal((batch, width)).astype("float32"))
         q = ops.convert_to_tensor(rng.standard_normal((batch, heads, head_dim)).astype("float32"))
         cache = ops.convert_to_tensor(rng.standard_normal((batch, heads, length, head_dim)).astype("float32"))
         memory = tuple(ops.convert_to_tensor(rng.standard_normal((batch, heads, length, head_dim)).astype("float32"))
@@ -116,10 +118,16 @@ def main():
 
         def cache_update(view, k, keys, index):
             at_index = (ops.arange(length, dtype="int32") == index)[None, None, :, None]
-            return ops.where(at_index, k[:, :, None, :], keys)
+            return forward._write(keys, k, index, at_index)
 
         def choose(logits):
-            return ops.argmax(logits, axis=-1), ops.log_softmax(logits, axis=-1)
+            token = ops.argmax(logits, axis=-1)
+            return token, ops.take_along_axis(logits, token[:, None], axis=-1)[:, 0] - ops.logsumexp(logits, axis=-1)
+
+        def each_fused(part):
+            def run(*inputs):
+                return [part(i, *inputs) for i in range(len(blocks))]
+            return run
 
         def whole_step(memory, token_ids, index):
             step_logits, new_memory = forward.step(memory, token_ids, index)
@@ -127,22 +135,24 @@ def main():
 
         parts = [
             ("layer norms (ln_1, ln_2) x12", each_block(lambda v, x: (v.ln_1(x), v.ln_2(x))), (x,)),
-            ("q/k/v projections x12", each_block(lambda v, x: (v.attn_query(x), v.attn_key(x), v.attn_value(x))), (x,)),
+            ("q/k/v projections x12", each_fused(lambda i, x: forward._query_key_value(i, x)), (x,)),
             ("cache update (k and v) x12", each_block(lambda v, q, keys, i: (cache_update(v, q, keys, i),
                                                                             cache_update(v, q, keys, i))), (q, cache, index)),
             ("attention over the cache x12", each_block(lambda v, q, c, i: attention(v, q, c, c, i)), (q, cache, index)),
-            ("output projection x12", each_block(lambda v, q: v.attn_c_proj(q[:, None])), (q,)),
+            ("output projection x12", each_fused(lambda i, q: forward._output_projection(i, q)), (q,)),
             ("MLP (fc + GELU + proj) x12", each_block(lambda v, x: v.mlp_c_proj(v.mlp_c_fc(x))), (x,)),
-            ("LM head (final norm + logits)", lambda x: decoder.logits(decoder.backbone.layer_norm(x[:, 0])), (x,)),
+            ("LM head (final norm + logits)", lambda x: decoder.logits(decoder.backbone.layer_norm(x)), (x,)),
             ("token choice (argmax, log-softmax)", choose, (logits,)),
         ]
         dispatch = best_ms(compiled(lambda x: x), (x,), args.repeats)
         rows = [(name, best_ms(compiled(function), inputs, args.repeats) - dispatch) for name, function, inputs in parts]
         step = best_ms(compiled(whole_step), (memory, token_ids, index), args.repeats)
-        split = best_ms(compiled(lambda x: lm_head_logits(decoder, decoder.backbone.layer_norm(x[:, 0]), parts=2)),
+        split = best_ms(compiled(lambda x: lm_head_logits(decoder, decoder.backbone.layer_norm(x), parts=2)),
                           (x,), args.repeats) - dispatch
-        single = best_ms(compiled(lambda x: lm_head_logits(decoder, decoder.backbone.layer_norm(x[:, 0]), parts=1)),
+        single = best_ms(compiled(lambda x: lm_head_logits(decoder, decoder.backbone.layer_norm(x), parts=1)),
                            (x,), args.repeats) - dispatch
+        three_einsums = best_ms(compiled(each_block(lambda v, x: tuple(
+            dense(x[:, None]) for dense in (v.attn_query, v.attn_key, v.attn_value)))), (x,), args.repeats) - dispatch
 
         # The step inside the real loop: CaptionGenerator, 20 tokens minus 1 token, per step.
         clip = rng.standard_normal((batch, 512)).astype("float32")
@@ -163,6 +173,7 @@ def main():
         print(f"{'whole step, one compiled call':<38} {step:>8.2f} {100:>9.0f}%")
         print(f"{'step inside the generate loop':<38} {in_loop:>8.2f}   (20 tokens {loop[20]:.1f} ms, 1 token {loop[1]:.1f} ms)")
         print(f"LM head as one product {single:.2f} ms, as two parallel halves {split:.2f} ms")
+        print(f"q/k/v as three keras-hub einsums per block (the step before issue 19): {three_einsums:.2f} ms")
     print()
     print(describe_machine().replace("load average", "load average now"))
 

@@ -28,6 +28,9 @@ class ClipCap:
         tokenizer_dir: folder with the GPT-2 `vocab.json` and `merges.txt`.
         video_sampling: this model's default `media.FrameSampling` fields for videos (e.g. `{"num_frames": 1}`
             for a model trained on each video's middle frame); None: `FrameSampling()`'s defaults.
+        compute_dtype: None (default): captions from the model as saved (float32, the parity-tested
+            path); "bfloat16": from bfloat16 copies of its weights (`CaptionGenerator`'s
+            `compute_dtype`: faster on CPUs with AVX512-BF16 or AMX, and some captions differ).
 
     Example:
     ```python
@@ -39,8 +42,9 @@ class ClipCap:
     ```
     """
 
-    def __init__(self, model, generation=None, tokenizer_dir=GPT2_ASSETS, video_sampling=None):
+    def __init__(self, model, generation=None, tokenizer_dir=GPT2_ASSETS, video_sampling=None, compute_dtype=None):
         self.model = model
+        self.compute_dtype = compute_dtype
         self.generation = dict(generation or {})
         self.video_sampling = dict(video_sampling or {})
         self.tokenizer_dir = Path(tokenizer_dir)
@@ -59,7 +63,7 @@ class ClipCap:
         if self._generator is None:
             from image_captioning.generation import CaptionGenerator
 
-            self._generator = CaptionGenerator(self.model, detokenize=self.caption_text)
+            self._generator = CaptionGenerator(self.model, detokenize=self.caption_text, compute_dtype=self.compute_dtype)
         return self._generator
 
     @property
@@ -162,7 +166,8 @@ class ClipCap:
         return directory
 
     @classmethod
-    def from_pretrained(cls, name_or_dir, cache_dir=None, clipcap_checkpoint=None, clip_checkpoint=None):
+    def from_pretrained(cls, name_or_dir, cache_dir=None, clipcap_checkpoint=None, clip_checkpoint=None,
+                        compute_dtype=None):
         """Loads a saved folder, an `hf://` Hub repository, or a known name (converted once, then cached).
 
         Args:
@@ -171,7 +176,14 @@ class ClipCap:
             cache_dir: where named models are converted to and official files downloaded to (default
                 `hub.cache_dir()`).
             clipcap_checkpoint, clip_checkpoint: local official files to use instead of downloading.
+            compute_dtype: see the class's Args (None: float32).
         """
+        captioner = cls._load(name_or_dir, cache_dir, clipcap_checkpoint, clip_checkpoint)
+        captioner.compute_dtype = compute_dtype
+        return captioner
+
+    @classmethod
+    def _load(cls, name_or_dir, cache_dir, clipcap_checkpoint, clip_checkpoint):
         if isinstance(name_or_dir, str) and name_or_dir.startswith(hub.HF_PREFIX):
             from image_captioning.hub import hf_hub
 

@@ -55,6 +55,18 @@ def test_caption_command_writes_subtitles_and_fails_on_bad_input(model_dir, shar
     assert main(argv[:3] + argv[4:]) == 0  # without the bad file: success
 
 
+def test_bfloat16_copies_caption_through_the_api_and_the_cli(model_dir, shared_data, tmp_path, capsys):
+    captioner = ClipCap.from_pretrained(model_dir, compute_dtype="bfloat16")
+    assert captioner.generator.decoder.compute_dtype == "bfloat16"
+    assert captioner.model.decoder.compute_dtype == "float32"  # the loaded model is left as it is
+    results = captioner.predict([str(shared_data / "images" / "fruits.jpg"), "missing.jpg"])
+    assert results[0].ok and results[0].caption.token_ids and not results[1].ok
+    argv = ["caption", str(shared_data / "images" / "apple.jpg"), "--model", str(model_dir), "--out", str(tmp_path),
+            "--no-progress", "--dtype", "bfloat16"]
+    assert main(argv) == 0
+    assert "1 captioned, 0 failed" in capsys.readouterr().out
+
+
 def test_train_and_evaluate_commands(tmp_path, capsys):
     assert main(["train", "--tiny", "--out", str(tmp_path / "run"), "--set", "train.epochs=1"]) == 0
     assert (tmp_path / "run" / "model" / "config.json").is_file()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 
 def add_arguments(parser):
-    from image_captioning.cli.caption import add_generation_arguments
+    from image_captioning.cli.caption import add_dtype_argument, add_generation_arguments
     from image_captioning.cli.data_arguments import add_data_arguments
 
     parser.add_argument("--model", default="shapes-demo", help="a model folder or a known name")
@@ -14,10 +14,11 @@ def add_arguments(parser):
     parser.add_argument("--out", type=Path, required=True, help="folder for metrics.json, predictions.json and report.html")
     parser.add_argument("--batch-size", type=int, default=32)
     add_generation_arguments(parser)
+    add_dtype_argument(parser)
 
 
 def run(args):
-    from image_captioning.cli.caption import generation_options
+    from image_captioning.cli.caption import compute_dtype, generation_options
     from image_captioning.cli.data_arguments import data_source_from_arguments
     from image_captioning.clipcap import ClipCap
     from image_captioning.datasets.sources import read_split
@@ -27,6 +28,6 @@ def run(args):
     if not records:
         raise SystemExit(f"{args.data} has no records in split {args.split!r}.")
     records = records[: args.limit] if args.limit else records
-    evaluate_model(ClipCap.from_pretrained(args.model), records, args.out, args.batch_size, **generation_options(args))
+    evaluate_model(ClipCap.from_pretrained(args.model, compute_dtype=compute_dtype(args)), records, args.out, args.batch_size, **generation_options(args))
     print(f"Wrote {args.out / 'metrics.json'} and {args.out / 'report.html'}")
     return 0

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from image_captioning.cli.caption import add_generation_arguments, generation_options
+from image_captioning.cli.caption import add_dtype_argument, add_generation_arguments, compute_dtype, generation_options
 
 
 def add_arguments(parser):
@@ -19,6 +19,7 @@ def add_arguments(parser):
     parser.add_argument("--upload-dir", type=Path, help="where uploaded videos are kept while captioned (default: a temp folder)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_generation_arguments(parser)
+    add_dtype_argument(parser)
 
 
 def settings_from_args(args):
@@ -41,5 +42,5 @@ def run(args):
     from image_captioning.clipcap import ClipCap
 
     settings = settings_from_args(args)
-    engine = CaptionEngine(ClipCap.from_pretrained(args.model), generation_options(args))
+    engine = CaptionEngine(ClipCap.from_pretrained(args.model, compute_dtype=compute_dtype(args)), generation_options(args))
     return run_server(create_app(engine, settings), host=args.host, port=args.port, log_level=args.log_level)
