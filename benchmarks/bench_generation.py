@@ -17,18 +17,24 @@ so all do equal work:
 - official: the official `generate2` / `generate_beam` algorithms in PyTorch (batch 1, GPT-2
   re-run over the whole sequence at every step, no cache); its per-image cost does not depend on
   the batch, so larger batches reuse the batch-1 per-image time;
-- HF cached: Hugging Face `GPT2LMHeadModel.generate` from prefix embeddings, KV cache, batched.
+- HF cached: Hugging Face `GPT2LMHeadModel.generate` from prefix embeddings, KV cache, batched;
+- HF bf16: the same (and OpenAI's CLIP) with bfloat16 weights, end to end, so that ours in
+  bfloat16 is compared like with like.
 
 Noise control: PyTorch and TensorFlow get the same intra-op and inter-op thread counts
 (`--threads`, default: all cores). After one untimed warm-up call of everything, each round times
 every side once per case, the sides in alternating order (reversed every other round), and
-measures each framework's float32 GEMM rate. A ratio (e.g. HF / ours) is taken within each round,
-and the min / median / max over rounds are printed, beside the CPU model, core count and load
-average (at the start and in every round).
+measures each framework's float32 and bfloat16 GEMM rates and the memory read bandwidth. A ratio
+(e.g. HF / ours) is taken within each round, and the min / median / max over rounds are printed,
+beside the CPU model, its matrix-relevant ISA features (AVX2, AVX-512, AVX512-BF16, AMX), the core
+count and the load average (at the start and in every round).
 
-The floor: the matrix-product FLOPs of ViT-B/32 + mapper + `--tokens` cached GPT-2 tokens per
-image (see `benchmarks/floor.py` for the formula) divided by the best measured GEMM rate; no
-batch-32 implementation on this CPU can be faster than that.
+The floors (`benchmarks/floor.py`):
+- FLOP floor, for batch 32: the matrix-product FLOPs of ViT-B/32 + mapper + `--tokens` cached
+  GPT-2 tokens per image divided by the best measured GEMM rate of that dtype;
+- batch-1 floor: each pass at its roofline, max(FLOPs / GEMM rate, weight bytes / bandwidth).
+  Batch-1 decoding is memory-bound: every generated token reads all of GPT-2's weights once.
+No implementation on this CPU can be faster than either.
 """
 
 import argparse
