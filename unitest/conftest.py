@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests never write to the user's compilation cache; test_compile_cache.py names its own folders.
+os.environ.setdefault("IMAGE_CAPTIONING_COMPILE_CACHE", "off")
 
 import numpy as np
 import pytest

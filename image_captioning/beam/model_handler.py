@@ -37,6 +37,9 @@ class ClipCapModelHandler(ModelHandler):
         min_batch_size, max_batch_size, max_batch_duration_secs: how Beam batches rows (`batch_elements_kwargs`).
         large_model: load one copy per machine and share it between processes.
         model_copies: load exactly this many copies per machine, shared between processes.
+        compile_cache: where each worker keeps its compiled XLA programs, so that a restarted or
+            second worker skips compiling: True (the default folder, see
+            `generation.compile_cache.default_cache_dir`), a folder, or False (off).
 
     Example:
     ```python
@@ -46,15 +49,20 @@ class ClipCapModelHandler(ModelHandler):
     """
 
     def __init__(self, model, generation=None, *, min_batch_size=1, max_batch_size=32, max_batch_duration_secs=None,
-                 large_model=False, model_copies=None):
+                 large_model=False, model_copies=None, compile_cache=True):
         super().__init__(min_batch_size=min_batch_size, max_batch_size=max_batch_size,
                          max_batch_duration_secs=max_batch_duration_secs, large_model=large_model, model_copies=model_copies)
         self.model = str(model)
         self.generation = dict(generation or {})
+        self.compile_cache = compile_cache
 
     def load_model(self):
         from image_captioning.beam.model_files import local_model
         from image_captioning.clipcap import ClipCap
+        from image_captioning.generation.compile_cache import enable_compilation_cache
+
+        if self.compile_cache:
+            enable_compilation_cache(None if self.compile_cache is True else self.compile_cache)
 
         captioner = ClipCap.from_pretrained(local_model(self.model))
         _ = captioner.generator  # built here, once, so the threads that share this model never race to build it

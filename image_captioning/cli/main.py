@@ -5,9 +5,10 @@ import importlib
 import sys
 
 from image_captioning.cli.quiet import quiet_backend_logs
+from image_captioning.generation.compile_cache import add_compile_cache_arguments, compile_cache_from_args
 
-# name: (help, module). Each module has `add_arguments(parser)` and `run(args)`; modules are imported
-# only once logging is settled, because importing them loads TensorFlow.
+# name: (help, module). Each module has `add_arguments(parser)` and `run(args)`, and imports its
+# heavy dependencies (TensorFlow, Keras, Beam) inside `run`, so that parsing and `--help` stay fast.
 SUBCOMMANDS = {
     "caption": ("caption images and videos; write SRT/VTT/JSON and JSONL", "image_captioning.cli.caption"),
     "convert": ("convert official ClipCap + OpenAI CLIP files into a model folder", "image_captioning.cli.convert"),
@@ -19,23 +20,30 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser():
+def build_parser(argv=None):
+    """The whole parser; given `argv`, only the subcommand it names imports its module and gets its
+    arguments (the others are listed by name and help only), so a run imports one subcommand."""
+    chosen = next((word for word in argv if not word.startswith("-")), None) if argv is not None else None
     parser = argparse.ArgumentParser(prog="image-captioning", description="CLIP -> ClipCap -> GPT-2 captioning.")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, module_name) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(sub)
-        sub.add_argument("--verbose", action="store_true", help="also show TensorFlow, XLA and absl log lines")
-        sub.set_defaults(run=module.run)
+        if argv is None or name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.add_argument("--verbose", action="store_true", help="also show TensorFlow, XLA and absl log lines")
+            add_compile_cache_arguments(sub)
+            sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if "--verbose" not in argv:
+    args = build_parser(argv).parse_args(argv)
+    # Before TensorFlow loads: it reads the cache flags at its first XLA compilation.
+    compile_cache_from_args(args)
+    if not args.verbose:
         quiet_backend_logs()
-    args = build_parser().parse_args(argv)
     result = args.run(args)
     return result if isinstance(result, int) else 0
 
