@@ -6,18 +6,22 @@
 
 from image_captioning.generation.config import (
     CLIPCAP_STOP_TOKENS,
+    GENERATION_PRESETS,
     GPT2_END_OF_TEXT,
     STRATEGIES,
     GenerationConfig,
     GenerationConfigError,
+    resolve_generation_preset,
 )
 from image_captioning.generation.generator import CaptionGenerator
 
 __all__ = [
     "CLIPCAP_STOP_TOKENS",
+    "GENERATION_PRESETS",
     "GPT2_END_OF_TEXT",
     "STRATEGIES",
     "CaptionGenerator",
     "GenerationConfig",
     "GenerationConfigError",
+    "resolve_generation_preset",
 ]

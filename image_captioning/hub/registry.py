@@ -14,6 +14,8 @@ PRETRAINED_MODELS = {
     "clipcap-coco": "clipcap-coco.json",
     "clipcap-conceptual": "clipcap-conceptual.json",
     "clipcap-coco-transformer": "clipcap-coco-transformer.json",
+    "clip-gpt-captioning-s": "clip-gpt-captioning-s.json",  # jmisilo/clip-gpt-captioning checkpoints
+    "clip-gpt-captioning-l": "clip-gpt-captioning-l.json",
     "shapes-demo": "shapes-demo.json",  # trained by this project, shipped in pretrained_models/ and in the wheel
     "shapes-video-demo": "shapes-video-demo.json",  # the same, a temporal ClipCap for videos
 }
