@@ -11,13 +11,13 @@ import numpy as np
 import custom_architectures.lstm_captioner  # noqa: F401 - registers the LSTM baseline's classes for load_directory
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
+from image_captioning.hub import CLIP_GPT_CAPTIONING
 from image_captioning.generation.config import resolve_generation_preset
 from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, load_tokenizer, save_tokenizer_files
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 FORMAT_VERSION = 2
-CLIP_GPT_CAPTIONING = "clip-gpt-captioning"  # the checkpoint format and generation preset of jmisilo/clip-gpt-captioning
 
 
 class ClipCap:

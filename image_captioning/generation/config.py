@@ -17,7 +17,7 @@ GENERATION_PRESETS = {
     # jmisilo/clip-gpt-captioning `Net.forward`: argmax at every step (its temperature divides the
     # logits before a softmax and an argmax, so it never changes the choice), at most `max_len` = 40
     # tokens, stop after <|endoftext|> (kept in the tokens, dropped from the text).
-    "clip-gpt-captioning": {"strategy": "greedy", "max_length": 40, "stop_tokens": (GPT2_END_OF_TEXT,)},
+    "clip-gpt-captioning": {"strategy": "greedy", "max_length": 40, "stop_tokens": [GPT2_END_OF_TEXT]},
 }
 
 

@@ -8,6 +8,8 @@ from image_captioning.hub.paths import HPARAMS_DIR, SHIPPED_MODELS_DIR
 
 OFFICIAL_FILES_SUBDIR = "official"
 MODEL_CONFIG_FILE = "config.json"
+# The checkpoint format ("format" of an hparams file) and generation preset of jmisilo/clip-gpt-captioning.
+CLIP_GPT_CAPTIONING = "clip-gpt-captioning"
 HF_PREFIX = "hf://"  # hf://owner/repo[@revision]: a model folder in a Hugging Face Hub repository (see hf_hub.py)
 
 PRETRAINED_MODELS = {
