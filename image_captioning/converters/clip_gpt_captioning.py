@@ -56,7 +56,7 @@ from custom_architectures.gpt2 import GPT2Decoder
 from image_captioning.converters.gpt2 import fill_gpt2, gpt2_buffer_keys, infer_gpt2_config
 from image_captioning.converters.hf_clip import fill_hf_clip_vision, infer_hf_clip_vision_config
 from image_captioning.converters.torch_files import load_state_dict
-from image_captioning.converters.weight_table import WeightConversionError, WeightTable, transpose
+from image_captioning.converters.weight_table import WeightConversionError, WeightTable
 
 CLIP_PREFIX = "ie.model"
 MAPPER_PREFIX = "mp."
@@ -145,9 +145,7 @@ def infer_clip_gpt_captioning_config(state_dict):
 def fill_clip_gpt_mapper(table, mapper):
     for i, layer in enumerate(mapper.transformer_encoder_layers):
         key = f"{MAPPER_PREFIX}transformer_encoder.layers.{i}"
-        table.set(layer.self_attn.in_proj.kernel, f"{key}.self_attn.in_proj_weight", transpose)
-        table.set(layer.self_attn.in_proj.bias, f"{key}.self_attn.in_proj_bias")
-        table.dense(layer.self_attn.out_proj, f"{key}.self_attn.out_proj")
+        table.multihead_attention(layer.self_attn, f"{key}.self_attn")
         table.dense(layer.linear1, f"{key}.linear1")
         table.dense(layer.linear2, f"{key}.linear2")
         table.layer_norm(layer.norm1, f"{key}.norm1")
