@@ -7,6 +7,8 @@ returns that whole prefix, so that any ClipCap generator decodes it unchanged. S
 `image_captioning.converters.clip_gpt_captioning` for the upstream facts, with their lines.
 """
 
+import warnings
+
 import keras
 from keras import ops
 
@@ -51,7 +53,12 @@ class ClipGPTEncoderLayer(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        x = self.norm1(x + self.self_attn(x))
+        with warnings.catch_warnings():
+            # The mapper's sequence is one token, so Keras warns that a softmax over one key is always 1:
+            # exactly what upstream computes there.
+            warnings.filterwarnings("ignore", message="You are using a softmax over axis")
+            attended = self.self_attn(x)
+        x = self.norm1(x + attended)
         return self.norm2(x + self.linear2(self.linear1(x)))
 
     def get_config(self):
