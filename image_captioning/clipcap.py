@@ -11,6 +11,8 @@ import numpy as np
 import custom_architectures.lstm_captioner  # noqa: F401 - registers the LSTM baseline's classes for load_directory
 from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
+from image_captioning.hub import CLIP_GPT_CAPTIONING
+from image_captioning.generation.config import resolve_generation_preset
 from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, load_tokenizer, save_tokenizer_files
 
 CONFIG_FILE = "config.json"
@@ -24,7 +26,8 @@ class ClipCap:
     Args:
         model: a `ClipCapModel`.
         generation: this model's decoding options (strategy, num_beams, max_length, stop_tokens, ...);
-            what it leaves out comes from `generation.GenerationConfig`'s defaults.
+            what it leaves out comes from `generation.GenerationConfig`'s defaults. `{"preset": name}`
+            takes the fields of `generation.GENERATION_PRESETS[name]` (e.g. "clip-gpt-captioning").
         tokenizer_dir: folder with the GPT-2 `vocab.json` and `merges.txt`.
         video_sampling: this model's default `media.FrameSampling` fields for videos (e.g. `{"num_frames": 1}`
             for a model trained on each video's middle frame); None: `FrameSampling()`'s defaults.
@@ -45,7 +48,7 @@ class ClipCap:
     def __init__(self, model, generation=None, tokenizer_dir=GPT2_ASSETS, video_sampling=None, compute_dtype=None):
         self.model = model
         self.compute_dtype = compute_dtype
-        self.generation = dict(generation or {})
+        self.generation = resolve_generation_preset(generation)
         self.video_sampling = dict(video_sampling or {})
         self.tokenizer_dir = Path(tokenizer_dir)
         self._tokenizer = None
@@ -219,6 +222,16 @@ class ClipCap:
         return cls(convert_official_clipcap(clipcap_checkpoint, clip_checkpoint, normalize_prefix), generation)
 
     @classmethod
+    def from_clip_gpt_captioning(cls, checkpoint, clip_file=None, gpt2_file=None, generation=None):
+        """Converts a jmisilo/clip-gpt-captioning checkpoint (see `converters.clip_gpt_captioning`); Hugging
+        Face CLIP / GPT-2 files are needed only for parts the checkpoint lacks. Decodes with the upstream
+        recipe, the "clip-gpt-captioning" generation preset, unless `generation` says otherwise."""
+        from image_captioning.converters.clip_gpt_captioning import convert_clip_gpt_captioning
+
+        model, _ = convert_clip_gpt_captioning(checkpoint, clip_file, gpt2_file)
+        return cls(model, generation or {"preset": CLIP_GPT_CAPTIONING})
+
+    @classmethod
     def load_directory(cls, directory):
         directory = Path(directory)
         config = json.loads((directory / CONFIG_FILE).read_text())
@@ -234,17 +247,25 @@ class ClipCap:
 
 
 def convert_named_model(hparams, cache_dir, clipcap_checkpoint=None, clip_checkpoint=None):
-    """Fetches (or takes locally) the official files named in `hparams`, converts, caches, returns ClipCap."""
-    if "clipcap_checkpoint" not in hparams:
+    """Fetches (or takes locally) the official files named in `hparams`, converts, caches, returns ClipCap.
+
+    `clipcap_checkpoint` is the local copy of the model's own file (a ClipCap `.pt`, or for
+    `"format": "clip-gpt-captioning"` its `checkpoint`), `clip_checkpoint` that of the OpenAI CLIP file.
+    """
+    if "clipcap_checkpoint" not in hparams and "checkpoint" not in hparams:
         raise FileNotFoundError(
             f"{hparams['name']} is a model this project trains, and its folder is missing from the cache. "
             f"Reproduce it with: {hparams['reproduce']}"
         )
-    clipcap_file = hub.fetch_official_file(hparams["clipcap_checkpoint"], cache_dir, clipcap_checkpoint)
-    clip_file = hub.fetch_official_file(hparams["clip_checkpoint"], cache_dir, clip_checkpoint)
-    captioner = ClipCap.from_official(
-        clipcap_file, clip_file, normalize_prefix=hparams["normalize_prefix"], generation=hparams["generation"]
-    )
+    if hparams.get("format") == CLIP_GPT_CAPTIONING:
+        checkpoint = hub.fetch_official_file(hparams["checkpoint"], cache_dir, clipcap_checkpoint)
+        captioner = ClipCap.from_clip_gpt_captioning(checkpoint, generation=hparams["generation"])
+    else:
+        clipcap_file = hub.fetch_official_file(hparams["clipcap_checkpoint"], cache_dir, clipcap_checkpoint)
+        clip_file = hub.fetch_official_file(hparams["clip_checkpoint"], cache_dir, clip_checkpoint)
+        captioner = ClipCap.from_official(
+            clipcap_file, clip_file, normalize_prefix=hparams["normalize_prefix"], generation=hparams["generation"]
+        )
     captioner.save_pretrained(Path(cache_dir) / hparams["name"])
     return captioner
 

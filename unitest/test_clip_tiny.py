@@ -112,7 +112,8 @@ def test_config_inferred_like_build_model(kind, converted):
     reference, image_encoder, text_encoder = converted[kind]
     state_dict = state_dict_numpy(reference)
     assert infer_openai_clip_config(state_dict) == TINY_CONFIGS[kind]
-    assert architecture(image_encoder_config(image_encoder)) == TINY_CONFIGS[kind]["image_encoder"]
+    projection = {"use_projection": True} if kind == "vit" else {}  # OpenAI's ViTs always project
+    assert architecture(image_encoder_config(image_encoder)) == {**TINY_CONFIGS[kind]["image_encoder"], **projection}
     assert architecture(text_encoder.get_config()) == TINY_CONFIGS[kind]["text_encoder"]
 
 
@@ -224,7 +225,7 @@ def test_hf_clip_vision_with_projection_matches():
     encoder = convert_hf_clip_vision(state_dict_numpy(model))
     assert architecture(image_encoder_config(encoder)) == {
         "type": "vit", "input_resolution": 32, "patch_size": 8, "hidden_dim": 128, "num_layers": 2, "num_heads": 2,
-        "output_dim": 24,
+        "output_dim": 24, "use_projection": True,
     }
     images = random_images(encoder, seed=4)
     with torch.no_grad():

@@ -43,7 +43,8 @@ def test_every_registered_name_has_complete_hparams():
         if "reproduce" in hparams:  # trained and shipped by this project
             assert hparams["reproduce"].startswith("image-captioning train")
             continue
-        for entry in ("clipcap_checkpoint", "clip_checkpoint"):
+        own_files = ("checkpoint",) if hparams.get("format") == hub.CLIP_GPT_CAPTIONING else ("clipcap_checkpoint", "clip_checkpoint")
+        for entry in own_files:
             assert hparams[entry]["url"].startswith("https://") and hparams[entry]["filename"]
     assert hub.load_hparams("clipcap-coco-transformer")["normalize_prefix"] is True
     with pytest.raises(KeyError, match="Known names"):

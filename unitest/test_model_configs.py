@@ -29,6 +29,8 @@ from custom_architectures.clipcap import (
     ClipCapTemporalMapper,
     ClipCapTransformerLayer,
     ClipCapTransformerMapper,
+    ClipGPTEncoderLayer,
+    ClipGPTMapper,
 )
 from custom_architectures.gpt2 import GPT2Decoder
 from custom_architectures.lstm_captioner import ImageProjection, LSTMDecoder, ResNet50ImageEncoder
@@ -74,6 +76,11 @@ CASES = {
         {"input_dim": 6, "hidden_dim": 8, "prefix_length": 2, "max_frames": 4, "num_layers": 1, "num_heads": 2,
          "intermediate_dim": 12},
         floats(2, 3, 6),
+    ),
+    ClipGPTEncoderLayer: ({"hidden_dim": 8, "num_heads": 2, "intermediate_dim": 12}, floats(2, 1, 8)),
+    ClipGPTMapper: (
+        {"input_dim": 8, "hidden_dim": 8, "mapped_length": 3, "num_layers": 2, "num_heads": 2, "intermediate_dim": 12},
+        floats(2, 8),
     ),
     GPT2Decoder: (
         {"vocabulary_size": 20, "num_layers": 1, "num_heads": 2, "hidden_dim": 8, "intermediate_dim": 16,

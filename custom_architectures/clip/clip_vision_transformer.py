@@ -17,23 +17,34 @@ class CLIPVisionTransformer(keras.Model):
         num_layers: number of transformer blocks.
         num_heads: attention heads (hidden_dim // 64 in OpenAI's models).
         output_dim: size of the projected embedding (512 for ViT-B/32).
+        use_projection: False returns the final-norm class token without the projection (Hugging
+            Face's `pooler_output`, what jmisilo/clip-gpt-captioning reads); `output_dim` must then
+            equal `hidden_dim`.
 
     Example:
     ```python
     encoder = CLIPVisionTransformer(input_resolution=224, patch_size=32, hidden_dim=768,
                                     num_layers=12, num_heads=12, output_dim=512)
     embeddings = encoder(images)   # images: (B, 224, 224, 3) float32 -> (B, 512), not normalized
+    pooled = CLIPVisionTransformer(224, 32, 768, 12, 12, output_dim=768, use_projection=False)(images)  # (B, 768)
     ```
     """
 
-    def __init__(self, input_resolution, patch_size, hidden_dim, num_layers, num_heads, output_dim, **kwargs):
+    def __init__(self, input_resolution, patch_size, hidden_dim, num_layers, num_heads, output_dim, use_projection=True,
+                 **kwargs):
         super().__init__(**kwargs)
+        if not use_projection and output_dim != hidden_dim:
+            raise ValueError(
+                f"Without the projection the embedding is the {hidden_dim}-wide class token: pass "
+                f"output_dim={hidden_dim} (got {output_dim}) or use_projection=True."
+            )
         self.input_resolution = input_resolution
         self.patch_size = patch_size
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.num_heads = num_heads
         self.output_dim = output_dim
+        self.use_projection = use_projection
         self.grid_size = input_resolution // patch_size
         policy = self.dtype_policy
 
@@ -55,7 +66,8 @@ class CLIPVisionTransformer(keras.Model):
         self.ln_pre.build(sequence_shape)
         self.transformer.build(sequence_shape)
         self.ln_post.build((None, self.hidden_dim))
-        self.proj = self.add_weight(shape=(self.hidden_dim, self.output_dim), initializer="zeros", name="proj")
+        if self.use_projection:
+            self.proj = self.add_weight(shape=(self.hidden_dim, self.output_dim), initializer="zeros", name="proj")
         self.built = True
 
     def call(self, images):
@@ -66,7 +78,10 @@ class CLIPVisionTransformer(keras.Model):
         x = ops.concatenate([class_token, x], axis=1)
         x = x + ops.cast(self.positional_embedding, x.dtype)
         x = self.transformer(self.ln_pre(x))
-        return ops.matmul(self.ln_post(x[:, 0, :]), ops.cast(self.proj, x.dtype))
+        pooled = self.ln_post(x[:, 0, :])
+        if not self.use_projection:
+            return pooled
+        return ops.matmul(pooled, ops.cast(self.proj, x.dtype))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
@@ -80,4 +95,5 @@ class CLIPVisionTransformer(keras.Model):
             "num_layers": self.num_layers,
             "num_heads": self.num_heads,
             "output_dim": self.output_dim,
+            "use_projection": self.use_projection,
         }

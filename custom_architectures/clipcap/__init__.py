@@ -1,4 +1,5 @@
 from custom_architectures.clipcap.clipcap_builder import MAPPERS, build_clipcap_model
+from custom_architectures.clipcap.clipcap_clip_gpt_mapper import ClipGPTEncoderLayer, ClipGPTMapper
 from custom_architectures.clipcap.clipcap_mlp_mapper import ClipCapMLPMapper
 from custom_architectures.clipcap.clipcap_model import ClipCapModel
 from custom_architectures.clipcap.clipcap_temporal_mapper import ClipCapTemporalMapper
@@ -15,6 +16,8 @@ __all__ = [
     "ClipCapTemporalMapper",
     "ClipCapTransformerLayer",
     "ClipCapTransformerMapper",
+    "ClipGPTEncoderLayer",
+    "ClipGPTMapper",
     "MAPPERS",
     "build_clipcap_model",
 ]

@@ -1,18 +1,24 @@
 """Builds a ClipCapModel from a plain config dict (the `model` section of an hparams preset)."""
 
 from custom_architectures.clip import build_image_encoder
+from custom_architectures.clipcap.clipcap_clip_gpt_mapper import ClipGPTMapper
 from custom_architectures.clipcap.clipcap_mlp_mapper import ClipCapMLPMapper
 from custom_architectures.clipcap.clipcap_model import ClipCapModel
 from custom_architectures.clipcap.clipcap_temporal_mapper import ClipCapTemporalMapper
 from custom_architectures.clipcap.clipcap_transformer_mapper import ClipCapTransformerMapper
 from custom_architectures.gpt2 import GPT2Decoder
 
-MAPPERS = {"mlp": ClipCapMLPMapper, "transformer": ClipCapTransformerMapper, "temporal": ClipCapTemporalMapper}
+MAPPERS = {
+    "mlp": ClipCapMLPMapper,
+    "transformer": ClipCapTransformerMapper,
+    "temporal": ClipCapTemporalMapper,
+    "clip_gpt": ClipGPTMapper,  # jmisilo/clip-gpt-captioning's mapping network
+}
 
 
 def build_clipcap_model(config):
     """config: {"image_encoder": {"type": "vit"|"resnet", ...} or None,
-    "mapper": {"type": "mlp"|"transformer"|"temporal", ...}, "decoder": {...GPT2Decoder args}, "normalize_prefix": bool}.
+    "mapper": {"type": "mlp"|"transformer"|"temporal"|"clip_gpt", ...}, "decoder": {...GPT2Decoder args}, "normalize_prefix": bool}.
 
     The mapper's `input_dim` defaults to the image encoder's `output_dim` and its `hidden_dim` to
     the decoder's `hidden_dim`.

@@ -30,12 +30,13 @@ def infer_gpt2_config(state_dict, prefix="transformer."):
     }
 
 
-def fill_gpt2(table, decoder, prefix="transformer.", lm_head_key="lm_head.weight"):
-    """Adds GPT-2 rows to `table`: `prefix` is where `wte`, `h.N`, `ln_f` live."""
+def fill_gpt2(table, decoder, prefix="transformer.", lm_head_key="lm_head.weight", position_transform=None):
+    """Adds GPT-2 rows to `table`: `prefix` is where `wte`, `h.N`, `ln_f` live; `position_transform`
+    is applied to `wpe` (clip-gpt-captioning adds the positions twice: see that converter)."""
     backbone = decoder.backbone
     heads, head_dim = decoder.num_heads, decoder.hidden_dim // decoder.num_heads
     table.set(backbone.token_embedding.embeddings, f"{prefix}wte.weight")
-    table.set(backbone.position_embedding.position_embeddings, f"{prefix}wpe.weight")
+    table.set(backbone.position_embedding.position_embeddings, f"{prefix}wpe.weight", position_transform)
     for i, block in enumerate(backbone.transformer_layers):
         key = f"{prefix}h.{i}"
         view = gpt2_block_view(block)

@@ -24,14 +24,18 @@ def _shape(state_dict, key):
     return tuple(state_dict[key].shape)
 
 
-def infer_hf_clip_vision_config(state_dict, num_heads=None):
-    """CLIPVisionTransformer kwargs from shapes; num_heads defaults to hidden_size // 64 like OpenAI's models."""
-    width, _, patch_size, _ = _shape(state_dict, f"{VISION}.embeddings.patch_embedding.weight")
-    tokens = _shape(state_dict, f"{VISION}.embeddings.position_embedding.weight")[0]
+def infer_hf_clip_vision_config(state_dict, num_heads=None, prefix=VISION, use_projection=True):
+    """CLIPVisionTransformer kwargs from shapes; num_heads defaults to hidden_size // 64 like OpenAI's models.
+
+    `prefix` is where the vision tower's `embeddings`, `encoder`, ... live; `use_projection=False`
+    describes the pooled output (`pooler_output`), which needs no `visual_projection`.
+    """
+    width, _, patch_size, _ = _shape(state_dict, f"{prefix}.embeddings.patch_embedding.weight")
+    tokens = _shape(state_dict, f"{prefix}.embeddings.position_embedding.weight")[0]
     grid = round(math.sqrt(tokens - 1))
     if grid * grid + 1 != tokens:
-        raise WeightConversionError(f"{VISION}.embeddings.position_embedding.weight: {tokens} positions is not a square grid plus one token")
-    layer_prefix = f"{VISION}.encoder.layers."
+        raise WeightConversionError(f"{prefix}.embeddings.position_embedding.weight: {tokens} positions is not a square grid plus one token")
+    layer_prefix = f"{prefix}.encoder.layers."
     layers = len({key[len(layer_prefix):].split(".")[0] for key in state_dict if key.startswith(layer_prefix)})
     return {
         "input_resolution": grid * patch_size,
@@ -39,7 +43,8 @@ def infer_hf_clip_vision_config(state_dict, num_heads=None):
         "hidden_dim": width,
         "num_layers": layers,
         "num_heads": num_heads or width // 64,
-        "output_dim": _shape(state_dict, "visual_projection.weight")[0],
+        "output_dim": _shape(state_dict, "visual_projection.weight")[0] if use_projection else width,
+        "use_projection": use_projection,
     }
 
 
@@ -67,19 +72,27 @@ def convert_hf_clip_vision(state_dict, num_heads=None):
     vision = {key: value for key, value in state_dict.items() if not key.startswith(IGNORED_PREFIXES)}
     encoder = CLIPVisionTransformer(**infer_hf_clip_vision_config(vision, num_heads))
     table = WeightTable(vision, ignored_keys=IGNORED_KEYS)
-    table.conv(encoder.conv1, f"{VISION}.embeddings.patch_embedding")
-    table.set(encoder.class_embedding, f"{VISION}.embeddings.class_embedding")
-    table.set(encoder.positional_embedding, f"{VISION}.embeddings.position_embedding.weight")
-    table.layer_norm(encoder.ln_pre, f"{VISION}.pre_layrnorm")
+    fill_hf_clip_vision(table, encoder)
+    table.finish(encoder)
+    return encoder
+
+
+def fill_hf_clip_vision(table, encoder, prefix=VISION):
+    """Adds a Hugging Face CLIP vision tower's rows to `table`: `prefix` is where `embeddings`,
+    `pre_layrnorm`, `encoder.layers.N`, `post_layernorm` live; `visual_projection` is read only
+    when `encoder.use_projection`."""
+    table.conv(encoder.conv1, f"{prefix}.embeddings.patch_embedding")
+    table.set(encoder.class_embedding, f"{prefix}.embeddings.class_embedding")
+    table.set(encoder.positional_embedding, f"{prefix}.embeddings.position_embedding.weight")
+    table.layer_norm(encoder.ln_pre, f"{prefix}.pre_layrnorm")
     for index, block in enumerate(encoder.transformer.resblocks):
-        key = f"{VISION}.encoder.layers.{index}"
+        key = f"{prefix}.encoder.layers.{index}"
         _fill_fused_in_proj(table, block.attn, f"{key}.self_attn")
         table.dense(block.attn.out_proj, f"{key}.self_attn.out_proj")
         table.layer_norm(block.ln_1, f"{key}.layer_norm1")
         table.dense(block.mlp.c_fc, f"{key}.mlp.fc1")
         table.dense(block.mlp.c_proj, f"{key}.mlp.fc2")
         table.layer_norm(block.ln_2, f"{key}.layer_norm2")
-    table.layer_norm(encoder.ln_post, f"{VISION}.post_layernorm")
-    table.set(encoder.proj, "visual_projection.weight", transpose)  # a bias-free nn.Linear
-    table.finish(encoder)
-    return encoder
+    table.layer_norm(encoder.ln_post, f"{prefix}.post_layernorm")
+    if encoder.use_projection:
+        table.set(encoder.proj, "visual_projection.weight", transpose)  # a bias-free nn.Linear

@@ -8,7 +8,7 @@ import math
 
 from custom_architectures.clip import CLIPTextEncoder, build_image_encoder
 from image_captioning.converters.torch_files import load_state_dict
-from image_captioning.converters.weight_table import WeightConversionError, WeightTable, transpose
+from image_captioning.converters.weight_table import WeightConversionError, WeightTable
 
 # Scalars stored in the distributed TorchScript archives, and CLIP's temperature: no weights.
 ARCHIVE_METADATA_KEYS = ("input_resolution", "context_length", "vocab_size")
@@ -85,9 +85,7 @@ def infer_openai_clip_config(state_dict):
 def fill_transformer(table, transformer, prefix):
     for index, block in enumerate(transformer.resblocks):
         key = f"{prefix}.resblocks.{index}"
-        table.set(block.attn.in_proj.kernel, f"{key}.attn.in_proj_weight", transpose)
-        table.set(block.attn.in_proj.bias, f"{key}.attn.in_proj_bias")
-        table.dense(block.attn.out_proj, f"{key}.attn.out_proj")
+        table.multihead_attention(block.attn, f"{key}.attn")
         table.layer_norm(block.ln_1, f"{key}.ln_1")
         table.dense(block.mlp.c_fc, f"{key}.mlp.c_fc")
         table.dense(block.mlp.c_proj, f"{key}.mlp.c_proj")

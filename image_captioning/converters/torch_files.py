@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+# Training checkpoints that hold the model's state dict under a key (with the optimizer's beside it):
+# Lightning-style "state_dict", and clip-gpt-captioning's `Trainer.save_ckp` "model_state_dict".
+WRAPPER_KEYS = ("state_dict", "model_state_dict")
+
 
 def import_torch():
     try:
@@ -46,8 +50,9 @@ def load_state_dict(path):
             ) from error
     if hasattr(loaded, "state_dict"):
         loaded = loaded.state_dict()
-    if isinstance(loaded, dict) and "state_dict" in loaded and isinstance(loaded["state_dict"], dict):
-        loaded = loaded["state_dict"]
+    for wrapper in WRAPPER_KEYS:
+        if isinstance(loaded, dict) and isinstance(loaded.get(wrapper), dict):
+            loaded = loaded[wrapper]
     return {key: tensor_to_numpy(value) for key, value in loaded.items()}
 
 

@@ -1,7 +1,7 @@
 """Copies a PyTorch state dict into Keras variables, checking every key and every shape.
 
 A converter is a near-identity table built from the helpers below (dense with transpose, conv
-permute, layer/batch norm, fused QKV split). `WeightTable.finish` fails loudly, naming the keys,
+permute, layer/batch norm, nn.MultiheadAttention, fused QKV split). `WeightTable.finish` fails loudly, naming the keys,
 when a source key was not used or a model variable was not filled.
 """
 
@@ -73,6 +73,13 @@ class WeightTable:
         self.set(layer.kernel, f"{key}.weight", transpose)
         if use_bias:
             self.set(layer.bias, f"{key}.bias")
+
+    def multihead_attention(self, layer, key):
+        """nn.MultiheadAttention (fused `in_proj_weight` / `in_proj_bias`, `out_proj`) -> a layer with
+        `in_proj` and `out_proj` Dense layers (`CLIPMultiHeadAttention`)."""
+        self.set(layer.in_proj.kernel, f"{key}.in_proj_weight", transpose)
+        self.set(layer.in_proj.bias, f"{key}.in_proj_bias")
+        self.dense(layer.out_proj, f"{key}.out_proj")
 
     def conv1d_dense(self, layer, key):
         """Hugging Face Conv1D, already (in, out) -> keras Dense."""

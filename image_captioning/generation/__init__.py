@@ -10,10 +10,12 @@
 
 from image_captioning.generation.config import (
     CLIPCAP_STOP_TOKENS,
+    GENERATION_PRESETS,
     GPT2_END_OF_TEXT,
     STRATEGIES,
     GenerationConfig,
     GenerationConfigError,
+    resolve_generation_preset,
 )
 
 
@@ -27,9 +29,11 @@ def __getattr__(name):
 
 __all__ = [
     "CLIPCAP_STOP_TOKENS",
+    "GENERATION_PRESETS",
     "GPT2_END_OF_TEXT",
     "STRATEGIES",
     "CaptionGenerator",
     "GenerationConfig",
     "GenerationConfigError",
+    "resolve_generation_preset",
 ]

@@ -11,6 +11,14 @@ GPT2_END_OF_TEXT = 50256
 # Stop ids travel to the compiled function as a fixed-size tensor (padded with -1), so changing
 # them never retraces.
 MAX_STOP_TOKENS = 8
+# Named decoding recipes of other projects' models; a model's "generation" options may name one as
+# {"preset": name}, its other fields overriding the preset's (see `resolve_generation_preset`).
+GENERATION_PRESETS = {
+    # jmisilo/clip-gpt-captioning `Net.forward`: argmax at every step (its temperature divides the
+    # logits before a softmax and an argmax, so it never changes the choice), at most `max_len` = 40
+    # tokens, stop after <|endoftext|> (kept in the tokens, dropped from the text).
+    "clip-gpt-captioning": {"strategy": "greedy", "max_length": 40, "stop_tokens": [GPT2_END_OF_TEXT]},
+}
 
 
 class GenerationConfigError(ValueError):
@@ -111,6 +119,19 @@ class GenerationConfig:
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
+
+
+def resolve_generation_preset(options):
+    """`options` with a "preset" name replaced by that preset's fields (the other options win)."""
+    options = dict(options or {})
+    name = options.pop("preset", None)
+    if name is None:
+        return options
+    if name not in GENERATION_PRESETS:
+        raise GenerationConfigError(
+            f"Unknown generation preset {name!r} in the model's generation options; known: {', '.join(sorted(GENERATION_PRESETS))}."
+        )
+    return {**GENERATION_PRESETS[name], **options}
 
 
 def _is_int(value):

@@ -6,6 +6,7 @@
 from image_captioning.hub.downloads import DownloadError, cached_download, sha256_of
 from image_captioning.hub.paths import HPARAMS_DIR, PROJECT_ROOT, RUNNING_FROM_SOURCE, SHIPPED_MODELS_DIR, cache_dir
 from image_captioning.hub.registry import (
+    CLIP_GPT_CAPTIONING,
     HF_PREFIX,
     OFFICIAL_FILES_SUBDIR,
     PRETRAINED_MODELS,
@@ -18,6 +19,7 @@ from image_captioning.hub.registry import (
 PRETRAINED_DIR = cache_dir()
 
 __all__ = [
+    "CLIP_GPT_CAPTIONING",
     "DownloadError",
     "HF_PREFIX",
     "HPARAMS_DIR",

@@ -8,12 +8,16 @@ from image_captioning.hub.paths import HPARAMS_DIR, SHIPPED_MODELS_DIR
 
 OFFICIAL_FILES_SUBDIR = "official"
 MODEL_CONFIG_FILE = "config.json"
+# The checkpoint format ("format" of an hparams file) and generation preset of jmisilo/clip-gpt-captioning.
+CLIP_GPT_CAPTIONING = "clip-gpt-captioning"
 HF_PREFIX = "hf://"  # hf://owner/repo[@revision]: a model folder in a Hugging Face Hub repository (see hf_hub.py)
 
 PRETRAINED_MODELS = {
     "clipcap-coco": "clipcap-coco.json",
     "clipcap-conceptual": "clipcap-conceptual.json",
     "clipcap-coco-transformer": "clipcap-coco-transformer.json",
+    "clip-gpt-captioning-s": "clip-gpt-captioning-s.json",  # jmisilo/clip-gpt-captioning checkpoints
+    "clip-gpt-captioning-l": "clip-gpt-captioning-l.json",
     "shapes-demo": "shapes-demo.json",  # trained by this project, shipped in pretrained_models/ and in the wheel
     "shapes-video-demo": "shapes-video-demo.json",  # the same, a temporal ClipCap for videos
 }
