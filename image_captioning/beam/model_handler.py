@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,11 @@ import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from image_captioning.results import Caption
+
+# Beam shares a loaded model between the threads of one RunInference step, but each step holds its own
+# `shared.Shared` key, so the frame and whole-video steps would load a model each: this keeps one per process.
+_LOADED: dict[tuple, object] = {}
+_LOADING = threading.Lock()
 
 
 @dataclass
@@ -25,7 +31,7 @@ class FrameInference:
 
 
 class ClipCapModelHandler(ModelHandler):
-    """Loads a ClipCap once per worker and captions batches of preprocessed frames or of CLIP embeddings.
+    """Loads a ClipCap once per worker process (shared by its threads and both RunInference steps) and captions batches of preprocessed frames or of CLIP embeddings.
 
     A batch of (R, R, 3) float32 CLIP-preprocessed images goes through the CLIP encoder first; a batch
     of (E,) embeddings (a video's mean frame embedding) goes straight to the caption generator.
@@ -57,6 +63,13 @@ class ClipCapModelHandler(ModelHandler):
         self.compile_cache = compile_cache
 
     def load_model(self):
+        key = (self.model, str(self.compile_cache))
+        with _LOADING:
+            if key not in _LOADED:
+                _LOADED[key] = self._load()
+            return _LOADED[key]
+
+    def _load(self):
         from image_captioning.beam.model_files import local_model
         from image_captioning.clipcap import ClipCap
         from image_captioning.generation.compile_cache import enable_compilation_cache
