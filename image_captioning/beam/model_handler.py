@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,8 +13,9 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from image_captioning.results import Caption
 
 # Beam shares a loaded model between the threads of one RunInference step, but each step holds its own
-# `shared.Shared` key, so the frame and whole-video steps would load a model each: this keeps one per process.
-_LOADED: dict[tuple, object] = {}
+# `shared.Shared` key, so the frame and whole-video steps would load a model each: this keeps one per process,
+# for one handler (one job) at a time, so that a later job in the same process loads afresh and frees the last.
+_LOADED: dict[str, object] = {}
 _LOADING = threading.Lock()
 
 
@@ -61,13 +63,14 @@ class ClipCapModelHandler(ModelHandler):
         self.model = str(model)
         self.generation = dict(generation or {})
         self.compile_cache = compile_cache
+        self._instance = uuid.uuid4().hex  # survives pickling: the same in both steps and every worker of a job
 
     def load_model(self):
-        key = (self.model, str(self.compile_cache))
         with _LOADING:
-            if key not in _LOADED:
-                _LOADED[key] = self._load()
-            return _LOADED[key]
+            if self._instance not in _LOADED:
+                _LOADED.clear()
+                _LOADED[self._instance] = self._load()
+            return _LOADED[self._instance]
 
     def _load(self):
         from image_captioning.beam.model_files import local_model
