@@ -3,6 +3,7 @@
     python benchmarks/bench_beam.py            # 1000 inputs (990 photos + 10 videos), 3 rounds each
     python benchmarks/bench_beam.py --quick    # 200 inputs (195 + 5), 2 rounds
     python benchmarks/bench_beam.py --beam-args=--direct_num_workers=2 --beam-args=--direct_running_mode=multi_processing
+    python benchmarks/bench_beam.py --quick --portable   # adds Beam's portable path, 1 and 2 SDK workers
 
 Inputs are made once in a cache folder: copies of the shared photos shrunk to a 256 px short side (so
 decoding does not dwarf the rest) and copies of tree.avi (68 frames; 8 sampled per video). The model is
@@ -14,6 +15,10 @@ Each round times, end to end and writing the same outputs, over the same files:
   * predict, warm: `predict` again on that same captioner (its traced functions kept);
   * Beam: `caption_with_beam` on the DirectRunner: pipeline construction, model load and tracing in the
     worker, matching, reading, decoding, RunInference, regrouping and all writes.
+  * with --portable, Beam's portable path as clusters run it: a job service and an EXTERNAL worker pool
+    (separate processes, started before the clock), 1 and 2 SDK worker processes, each with an empty
+    compilation cache ("cold") and then with the cache the cold run filled ("warm"); besides the whole
+    run, the seconds from submission to the first finished batch (the first caption) are reported.
 Prints min / median / max seconds and inputs per second over the rounds, and checks that both sides
 give the same captions.
 """
@@ -35,7 +40,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from PIL import Image  # noqa: E402
 
 from image_captioning import ClipCap  # noqa: E402
-from image_captioning.beam import caption_with_beam  # noqa: E402
+from image_captioning.beam import ClipCapModelHandler, caption_with_beam  # noqa: E402
+from image_captioning.beam.local_portable import local_portable_services  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "image_captioning_bench_beam"
@@ -78,6 +84,54 @@ def time_beam(files, out: Path, batch_size: int, beam_args):
     return time.perf_counter() - start, counts
 
 
+class FirstCaptionHandler(ClipCapModelHandler):
+    """Appends the wall-clock time of its process's first finished batch to `stamps`."""
+
+    def __init__(self, *args, stamps, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stamps, self._noted = str(stamps), False
+
+    def run_inference(self, batch, model, inference_args=None):
+        results = super().run_inference(batch, model, inference_args)
+        if not self._noted:
+            self._noted = True
+            with open(self.stamps, "a") as handle:
+                handle.write(f"{time.time()}\n")
+        return results
+
+
+def time_portable(files, out: Path, batch_size: int, beam_args, cache: Path):
+    """(seconds, seconds to the first caption, counts) of one portable run whose workers use `cache`."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    stamps = out / "first-caption"
+    handler = FirstCaptionHandler(str(MODEL), GENERATION, min_batch_size=batch_size, max_batch_size=batch_size,
+                                  compile_cache=str(cache), stamps=stamps)
+    patterns = sorted({str(Path(f).parent / ("*" + Path(f).suffix)) for f in files})
+    start = time.time()
+    counts = caption_with_beam(patterns, str(out) + "/", str(MODEL), handler=handler, pipeline_args=beam_args)
+    seconds = time.time() - start
+    first = min(float(line) for line in stamps.read_text().split()) - start
+    return seconds, first, counts
+
+
+def portable_rounds(files, work: Path, batch_size: int, timings: dict, firsts: dict):
+    """One round of the portable rows: for 1 and 2 SDK workers, a cold cache then the same cache warm."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.pop("TF_XLA_FLAGS", None)  # this process's own cache folder, set by its DirectRunner rows
+    for workers in (1, 2):
+        cache = work / f"xla-{workers}"
+        shutil.rmtree(cache, ignore_errors=True)
+        with local_portable_services(env, log_dir=work / "logs") as beam_args:
+            for state in ("cold", "warm"):
+                name = f"portable, {workers} worker{'s' * (workers > 1)}, {state}"
+                seconds, first, counts = time_portable(files, work / "portable", batch_size,
+                                                       [*beam_args, f"--direct_num_workers={workers}"], cache)
+                assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
+                timings.setdefault(name, []).append(seconds)
+                firsts.setdefault(name, []).append(first)
+
+
 def beam_captions(out: Path) -> dict:
     lines = [json.loads(line) for path in out.glob("captions-*.jsonl") for line in path.read_text().splitlines()]
     return {line["source"]: _texts(line) for line in lines}
@@ -91,7 +145,7 @@ def _texts(record: dict):
 
 def summary(name: str, seconds: list[float], inputs: int) -> str:
     low, mid, high = min(seconds), statistics.median(seconds), max(seconds)
-    return (f"{name:<22} {low:8.1f} {mid:8.1f} {high:8.1f}   "
+    return (f"{name:<30} {low:8.1f} {mid:8.1f} {high:8.1f}   "
             f"{inputs / high:7.1f} {inputs / mid:7.1f} {inputs / low:7.1f}")
 
 
@@ -101,6 +155,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, help="default 3 (quick: 2)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--portable", action="store_true", help="add the portable-runner rows (job service + worker pool)")
     parser.add_argument("--beam-args", action="append", default=[], help="a Beam option, e.g. --direct_num_workers=2")
     args = parser.parse_args(argv)
     photos, videos = (195, 5) if args.quick else (990, 10)
@@ -111,6 +166,7 @@ def main(argv=None):
           f"{GENERATION}; batch {args.batch_size}; {rounds} rounds; Beam args {args.beam_args or 'none'}")
 
     timings = {"predict, cold": [], "predict, warm": [], "Beam DirectRunner": []}
+    firsts = {}
     for round_number in range(rounds):
         start = time.perf_counter()
         captioner = ClipCap.from_pretrained(MODEL)
@@ -121,14 +177,21 @@ def main(argv=None):
         seconds, counts = time_beam(files, work / "beam", args.batch_size, args.beam_args)
         timings["Beam DirectRunner"].append(seconds)
         assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
+        if args.portable:
+            portable_rounds(files, work, args.batch_size, timings, firsts)
         print(f"round {round_number + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in timings.items()) + f" {counts}",
               flush=True)
     expected = {r.source: _texts(r.to_dict()) for r in results}
     same = beam_captions(work / "beam") == expected
-    print(f"\n{'':<22} {'seconds':^26}   {'inputs per second':^23}")
-    print(f"{'':<22} {'min':>8} {'median':>8} {'max':>8}   {'min':>7} {'median':>7} {'max':>7}")
+    print(f"\n{'':<30} {'seconds':^26}   {'inputs per second':^23}")
+    print(f"{'':<30} {'min':>8} {'median':>8} {'max':>8}   {'min':>7} {'median':>7} {'max':>7}")
     for name, seconds in timings.items():
         print(summary(name, seconds, len(files)))
+    for name, seconds in firsts.items():
+        print(f"{name:<30} first caption after {min(seconds):.1f} / {statistics.median(seconds):.1f} / "
+              f"{max(seconds):.1f} s (min / median / max)")
+    if firsts:
+        same = same and beam_captions(work / "portable") == expected
     print(f"captions identical on both sides: {same}")
     shutil.rmtree(work, ignore_errors=True)
     return 0 if same else 1

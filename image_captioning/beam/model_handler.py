@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +11,12 @@ import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from image_captioning.results import Caption
+
+# Beam shares a loaded model between the threads of one RunInference step, but each step holds its own
+# `shared.Shared` key, so the frame and whole-video steps would load a model each: this keeps one per process,
+# for one handler (one job) at a time, so that a later job in the same process loads afresh and frees the last.
+_LOADED: dict[str, object] = {}
+_LOADING = threading.Lock()
 
 
 @dataclass
@@ -25,7 +33,7 @@ class FrameInference:
 
 
 class ClipCapModelHandler(ModelHandler):
-    """Loads a ClipCap once per worker and captions batches of preprocessed frames or of CLIP embeddings.
+    """Loads a ClipCap once per worker process (shared by its threads and both RunInference steps) and captions batches of preprocessed frames or of CLIP embeddings.
 
     A batch of (R, R, 3) float32 CLIP-preprocessed images goes through the CLIP encoder first; a batch
     of (E,) embeddings (a video's mean frame embedding) goes straight to the caption generator.
@@ -55,8 +63,16 @@ class ClipCapModelHandler(ModelHandler):
         self.model = str(model)
         self.generation = dict(generation or {})
         self.compile_cache = compile_cache
+        self._instance = uuid.uuid4().hex  # survives pickling: the same in both steps and every worker of a job
 
     def load_model(self):
+        with _LOADING:
+            if self._instance not in _LOADED:
+                _LOADED.clear()
+                _LOADED[self._instance] = self._load()
+            return _LOADED[self._instance]
+
+    def _load(self):
         from image_captioning.beam.model_files import local_model
         from image_captioning.clipcap import ClipCap
         from image_captioning.generation.compile_cache import enable_compilation_cache

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.textio import WriteToText
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -56,8 +58,9 @@ def add_caption_steps(pipeline, inputs, output: str, handler: ClipCapModelHandle
 
 def caption_with_beam(inputs, output: str, model: str, *, generation=None, sampling=None, video_formats=VIDEO_FORMATS,
                       min_batch_size=1, max_batch_size=32, large_model=False, model_copies=None,
-                      pipeline_args=None) -> dict[str, int]:
-    """Runs the captioning job to the end and returns its counts ({"inputs", "captions", "errors", "frames"}).
+                      pipeline_args=None, handler=None, attempts=1) -> dict[str, int]:
+    """Runs the captioning job to the end and returns its counts ({"inputs", "captions", "errors", "frames"},
+    plus "attempts": how many submissions it took).
 
     Args:
         inputs: file patterns on any Beam filesystem (`photos/*.jpg`, `gs://bucket/clips/**`, `s3://...`).
@@ -69,6 +72,10 @@ def caption_with_beam(inputs, output: str, model: str, *, generation=None, sampl
         min_batch_size, max_batch_size: RunInference batching of frames.
         large_model, model_copies: share the model between a worker's processes (see `ClipCapModelHandler`).
         pipeline_args: Beam's own options, e.g. ["--runner=DataflowRunner", "--project=...", ...].
+        handler: a `ClipCapModelHandler` to use instead of one built from the arguments above.
+        attempts: submit the whole job up to this many times. Dataflow, Flink and Spark retry a failed bundle
+            themselves; Beam's FnApiRunner (the DirectRunner, the local job service) fails the job when an SDK
+            worker dies, and a resubmission is what recovers. The last failure is raised.
 
     Example:
     ```python
@@ -80,10 +87,30 @@ def caption_with_beam(inputs, output: str, model: str, *, generation=None, sampl
     from image_captioning.clipcap import ClipCap
 
     resolution = ClipCap.from_pretrained(local_model(model)).resolution  # also fails fast on a wrong model path
-    handler = ClipCapModelHandler(model, generation, min_batch_size=min_batch_size, max_batch_size=max_batch_size,
-                                  large_model=large_model, model_copies=model_copies)
-    pipeline = beam.Pipeline(options=PipelineOptions(list(pipeline_args or [])))
-    add_caption_steps(pipeline, inputs, output, handler, resolution, sampling=sampling, video_formats=video_formats)
-    result = pipeline.run()
-    result.wait_until_finish()
-    return counters.query_counts(result)
+    handler = handler or ClipCapModelHandler(model, generation, min_batch_size=min_batch_size,
+                                             max_batch_size=max_batch_size, large_model=large_model,
+                                             model_copies=model_copies)
+    for attempt in range(1, attempts + 1):
+        pipeline = beam.Pipeline(options=PipelineOptions(list(pipeline_args or [])))
+        add_caption_steps(pipeline, inputs, output, handler, resolution, sampling=sampling, video_formats=video_formats)
+        try:
+            result = pipeline.run()
+            result.wait_until_finish()
+        except Exception as error:  # noqa: BLE001 - the runner's failure, re-raised after the last attempt
+            if attempt == attempts:
+                raise
+            lines = [line for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+            logging.getLogger(__name__).warning("attempt %d of %d failed, resubmitting the job: %s ... %s",
+                                                attempt, attempts, lines[0], lines[-1])
+            remove_result_files(output)
+            continue
+        return {**counters.query_counts(result), "attempts": attempt}
+
+
+def remove_result_files(output: str):
+    """Deletes the JSONL shards a failed attempt may have finalised, so that a retry with another shard count
+    leaves no stale shard (video files are simply rewritten with the same bytes)."""
+    patterns = [output_path(output, name) + "-*-of-*.jsonl" for name in ("captions", "errors")]
+    stale = [m.path for match in FileSystems.match(patterns) for m in match.metadata_list]
+    if stale:
+        FileSystems.delete(stale)

@@ -22,6 +22,9 @@ def add_arguments(parser):
     batching.add_argument("--min-batch-size", type=int, default=1, help="fewest frames per inference batch")
     batching.add_argument("--large-model", action="store_true", help="one model per machine, shared by its processes")
     batching.add_argument("--model-copies", type=int, help="exactly N models per machine, shared by its processes")
+    parser.add_argument("--attempts", type=int, default=1,
+                        help="submit the whole job up to N times; for runners that fail the job when a worker dies "
+                             "(DirectRunner, Beam's local job service) instead of retrying its bundle (default 1)")
     add_generation_arguments(parser)
     parser.epilog = ("Any other option goes to Beam: --runner DataflowRunner --project P --region R --temp_location "
                      "gs://..., --runner FlinkRunner --flink_master HOST:8081, ...")
@@ -52,9 +55,11 @@ def run(args):
         args.input, args.output, args.model, generation=generation_options(args), sampling=frame_sampling(args),
         video_formats=tuple(args.formats), min_batch_size=args.min_batch_size, max_batch_size=args.batch_size,
         large_model=args.large_model, model_copies=args.model_copies, pipeline_args=args.pipeline_args,
+        attempts=args.attempts,
     )
     print(f"{counts['inputs']} inputs: {counts['captions']} captioned, {counts['errors']} errors "
-          f"({counts['frames']} frames); outputs under {args.output}")
+          f"({counts['frames']} frames); outputs under {args.output}"
+          + (f" (attempt {counts['attempts']})" if counts["attempts"] > 1 else ""))
     if counts["inputs"] != counts["captions"] + counts["errors"]:
         print("WARNING: inputs != captions + errors; the runner may not report committed metrics")
         return 2
