@@ -74,7 +74,8 @@ def test_environment_switch_turns_it_off(monkeypatch, value):
 
 
 def test_cli_flags(monkeypatch, tmp_path):
-    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    monkeypatch.setenv("TF_XLA_FLAGS", "")  # recorded, so the flags set below are undone after the test
+    monkeypatch.delenv("TF_XLA_FLAGS")
     off = build_parser(["caption"]).parse_args(["caption", "x.jpg", "--no-compile-cache"])
     assert compile_cache_from_args(off) is None and "TF_XLA_FLAGS" not in os.environ
     on = build_parser(["caption"]).parse_args(["caption", "x.jpg", "--compile-cache", str(tmp_path / "c")])
