@@ -26,3 +26,15 @@ def fixed_seed():
 
     np.random.seed(0)
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def restore_tf_xla_flags():
+    """A test that turns the compilation cache on sets TF_XLA_FLAGS in its worker's environment; later
+    tests (and the processes they start, such as Beam's SDK workers) must not inherit it."""
+    before = os.environ.get("TF_XLA_FLAGS")
+    yield
+    if before is None:
+        os.environ.pop("TF_XLA_FLAGS", None)
+    else:
+        os.environ["TF_XLA_FLAGS"] = before
