@@ -23,9 +23,11 @@ def add_dtype_argument(parser):
                              "(faster on CPUs with AVX512-BF16 or AMX; some captions differ)")
 
 
-def compute_dtype(args):
-    """The `compute_dtype` of `ClipCap.from_pretrained` for --dtype (None: the model as saved)."""
-    return None if args.dtype == "float32" else args.dtype
+def load_captioner(args):
+    """`ClipCap.from_pretrained(args.model)` in the --dtype asked for (float32: the model as saved)."""
+    from image_captioning.clipcap import ClipCap
+
+    return ClipCap.from_pretrained(args.model, compute_dtype=None if args.dtype == "float32" else args.dtype)
 
 
 def generation_options(args):
@@ -64,10 +66,9 @@ def frame_sampling(args):
 
 
 def run(args):
-    from image_captioning.clipcap import ClipCap
     from image_captioning.pipeline.stats import PipelineStats
 
-    captioner = ClipCap.from_pretrained(args.model, compute_dtype=compute_dtype(args))
+    captioner = load_captioner(args)
     stats = PipelineStats() if args.stats else None
     results = captioner.predict(
         args.inputs, sampling=frame_sampling(args), batch_size=args.batch_size, output_dir=args.out,

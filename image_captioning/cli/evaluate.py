@@ -18,9 +18,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    from image_captioning.cli.caption import compute_dtype, generation_options
+    from image_captioning.cli.caption import generation_options, load_captioner
     from image_captioning.cli.data_arguments import data_source_from_arguments
-    from image_captioning.clipcap import ClipCap
     from image_captioning.datasets.sources import read_split
     from image_captioning.evaluation.evaluate_model import evaluate_model
 
@@ -28,6 +27,6 @@ def run(args):
     if not records:
         raise SystemExit(f"{args.data} has no records in split {args.split!r}.")
     records = records[: args.limit] if args.limit else records
-    evaluate_model(ClipCap.from_pretrained(args.model, compute_dtype=compute_dtype(args)), records, args.out, args.batch_size, **generation_options(args))
+    evaluate_model(load_captioner(args), records, args.out, args.batch_size, **generation_options(args))
     print(f"Wrote {args.out / 'metrics.json'} and {args.out / 'report.html'}")
     return 0

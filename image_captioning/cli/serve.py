@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from image_captioning.cli.caption import add_dtype_argument, add_generation_arguments, compute_dtype, generation_options
+from image_captioning.cli.caption import add_dtype_argument, add_generation_arguments, generation_options, load_captioner
 
 
 def add_arguments(parser):
@@ -39,8 +39,7 @@ def run(args):
         from image_captioning.serving.runner import run_server
     except ImportError as error:
         raise SystemExit(f"serve needs the serve extra ({error}): pip install 'image_captioning[serve]'") from None
-    from image_captioning.clipcap import ClipCap
 
     settings = settings_from_args(args)
-    engine = CaptionEngine(ClipCap.from_pretrained(args.model, compute_dtype=compute_dtype(args)), generation_options(args))
+    engine = CaptionEngine(load_captioner(args), generation_options(args))
     return run_server(create_app(engine, settings), host=args.host, port=args.port, log_level=args.log_level)

@@ -93,19 +93,17 @@ def add_compile_cache_arguments(parser):
                        help=f"compile from scratch and keep nothing (also: {CACHE_ENV}=off)")
 
 
+_FOLDER_FIX = (f"Pass another folder (--compile-cache DIR or {CACHE_ENV}=DIR), or turn the cache off "
+               f"(--no-compile-cache or {CACHE_ENV}=off).")
+
+
 def _usable_directory(directory):
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise CompileCacheError(
-            f"Cannot create the compilation cache folder {directory}: {error}. Pass another folder "
-            f"(--compile-cache DIR or {CACHE_ENV}=DIR), or turn the cache off (--no-compile-cache or {CACHE_ENV}=off)."
-        ) from error
+        raise CompileCacheError(f"Cannot create the compilation cache folder {directory}: {error}. {_FOLDER_FIX}") from error
     if not os.access(directory, os.W_OK):
-        raise CompileCacheError(
-            f"The compilation cache folder {directory} is not writable. Pass another folder "
-            f"(--compile-cache DIR or {CACHE_ENV}=DIR), or turn the cache off (--no-compile-cache or {CACHE_ENV}=off)."
-        )
+        raise CompileCacheError(f"The compilation cache folder {directory} is not writable. {_FOLDER_FIX}")
     return directory.resolve()
 
 
