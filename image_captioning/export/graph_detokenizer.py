@@ -5,38 +5,10 @@ table once, at export, turns detokenisation into a gather and a join over a cons
 byte strings, so the SavedModel needs no lookup-table resource and no TensorFlow Text ops.
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
-from image_captioning.tokenizer import END_OF_TEXT, VOCABULARY_FILE
-
-
-def byte_decoder():
-    """The inverse of GPT-2's `bytes_to_unicode`: unicode character -> byte value."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    characters = printable[:]
-    extra = 0
-    for value in range(256):
-        if value not in printable:
-            printable.append(value)
-            characters.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, characters)}
-
-
-def token_byte_table(tokenizer_dir):
-    """(vocabulary_size + 1,) array of each token's raw bytes; the last entry is b"" (padding),
-    and <|endoftext|> is b"" too, as `ClipCap.caption_text` drops it."""
-    vocabulary = json.loads((Path(tokenizer_dir) / VOCABULARY_FILE).read_text(encoding="utf-8"))
-    decoder = byte_decoder()
-    table = [b""] * (max(vocabulary.values()) + 2)
-    for token, index in vocabulary.items():
-        if token != END_OF_TEXT:
-            table[index] = bytes(decoder[c] for c in token)
-    return np.array(table, dtype=object)
+from image_captioning.tokenizer import read_vocabulary, token_byte_table
 
 
 class GraphDetokenizer:
@@ -53,7 +25,7 @@ class GraphDetokenizer:
     """
 
     def __init__(self, tokenizer_dir):
-        self.table = token_byte_table(tokenizer_dir)
+        self.table = np.array(token_byte_table(read_vocabulary(tokenizer_dir)), dtype=object)
         self.padding = len(self.table) - 1
 
     def __call__(self, token_ids, lengths):
