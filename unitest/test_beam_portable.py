@@ -102,3 +102,15 @@ def test_killed_worker_fails_the_attempt_and_the_resubmission_completes(corpus, 
     assert set(loads.values()) == {1}, f"a worker process loaded the model more than once: {loads}"
     assert len({pid for kind, pid, *_ in events if kind == "batch"}) >= 2  # the killed worker and its successors
     assert json.loads((out / "videos" / "tree.json").read_text())["ok"]
+
+
+def test_killed_worker_without_resubmission_raises_and_leaves_no_results(corpus, services, tmp_path):
+    """With attempts=1, Beam's FnApiRunner does not retry the dead worker's bundle: the job fails loudly."""
+    handler = KillOnceHandler(str(DEMO_MODEL), GENERATION, log=tmp_path / "handler.log", marker=tmp_path / "killed",
+                              kill_at=1, max_batch_size=BATCH)
+    out = corpus["root"] / "killed-once"
+    with pytest.raises(Exception, match="Channel closed prematurely"):
+        caption_with_beam(corpus["patterns"], str(out) + "/", str(DEMO_MODEL), sampling=FrameSampling(num_frames=FRAMES),
+                          handler=handler, attempts=1, pipeline_args=services["args"])
+    assert (tmp_path / "killed").exists()
+    assert not list(out.glob("captions-*.jsonl")), "a failed job left a partial caption file"
