@@ -2,8 +2,9 @@
 S at its full size (ViT-B/32 12 layers + 6-layer mapper + GPT-2 124M); L at its widths (ViT-L/14
 at 224 px, 1024-wide 5-layer mapper, GPT-2 medium's 1024 width) with 2 CLIP and 2 GPT-2 layers
 of 24, to keep the suite's time. Each converted through the `convert` CLI from a torch.save file;
-prefix within 1e-4 and the greedy tokens of the "clip-gpt-captioning" preset identical to the
-upstream loop's (40 tokens, no cache, positions added twice)."""
+prefix within 1e-4 on every shared photo, and the greedy tokens of the "clip-gpt-captioning" preset
+identical to the upstream loop's (40 tokens, no cache, positions added twice) on the first
+GREEDY_PHOTOS of them (upstream's loop recomputes the whole sequence per token: about 5 s a photo)."""
 
 import pytest
 
@@ -13,6 +14,7 @@ from unitest.references.clip_gpt_captioning import sizes
 
 pytestmark = pytest.mark.real_size
 TOLERANCE = 1e-4
+GREEDY_PHOTOS = 4
 CONFIGS = {"S": sizes("S"), "L-2-layers": sizes("L", clip_layers=2, gpt2_layers=2)}
 
 
@@ -24,7 +26,7 @@ def test_converted_clip_gpt_captioning_matches_upstream_on_photos(name, tmp_path
     difference, embeddings = prefix_difference(reference, captioner, images)
     print(f"clip-gpt-captioning {name}: CLIP + prefix max abs diff {difference:.3g}")
     assert difference <= TOLERANCE
-    expected, ours = greedy_tokens(reference, captioner, embeddings)
+    expected, ours = greedy_tokens(reference, captioner, embeddings[:GREEDY_PHOTOS])
     assert ours == expected
     if name == "S":  # the CLI on the converted folder: photos, and a video -> SRT + JSON
         out = tmp_path / "captions"
