@@ -18,7 +18,8 @@ Each round times, end to end and writing the same outputs, over the same files:
   * with --portable, Beam's portable path as clusters run it: a job service and an EXTERNAL worker pool
     (separate processes, started before the clock), 1 and 2 SDK worker processes, each with an empty
     compilation cache ("cold") and then with the cache the cold run filled ("warm"); besides the whole
-    run, the seconds from submission to the first finished batch (the first caption) are reported.
+    run, the seconds from submission to the first finished batch (the first caption) are reported, and a
+    timeline of what a worker does before it: process start, model load begin and end, first batch.
 Prints min / median / max seconds and inputs per second over the rounds, and checks that both sides
 give the same captions.
 """
@@ -84,38 +85,63 @@ def time_beam(files, out: Path, batch_size: int, beam_args):
     return time.perf_counter() - start, counts
 
 
-class FirstCaptionHandler(ClipCapModelHandler):
-    """Appends the wall-clock time of its process's first finished batch to `stamps`."""
+EVENTS = {"worker": "SDK worker process started", "load": "model load begins (imports included)",
+          "loaded": "model loaded", "first": "first batch captioned (the first caption)"}
+
+
+def process_start_time() -> float:
+    """Wall-clock time at which this process started (Linux /proc)."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+class TimelineHandler(ClipCapModelHandler):
+    """Appends "event wall-clock-time" lines to `stamps`: its process's start, the model load's begin and end,
+    and its first finished batch (see EVENTS)."""
 
     def __init__(self, *args, stamps, **kwargs):
         super().__init__(*args, **kwargs)
         self.stamps, self._noted = str(stamps), False
 
+    def _note(self, event, at=None):
+        with open(self.stamps, "a") as handle:
+            handle.write(f"{event} {time.time() if at is None else at}\n")
+
+    def _load(self):
+        self._note("worker", process_start_time())
+        self._note("load")
+        model = super()._load()
+        self._note("loaded")
+        return model
+
     def run_inference(self, batch, model, inference_args=None):
         results = super().run_inference(batch, model, inference_args)
         if not self._noted:
             self._noted = True
-            with open(self.stamps, "a") as handle:
-                handle.write(f"{time.time()}\n")
+            self._note("first")
         return results
 
 
 def time_portable(files, out: Path, batch_size: int, beam_args, cache: Path):
-    """(seconds, seconds to the first caption, counts) of one portable run whose workers use `cache`."""
+    """(seconds, {event: seconds after submission, earliest over workers}, counts) of one portable run whose
+    workers use `cache`."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    stamps = out / "first-caption"
-    handler = FirstCaptionHandler(str(MODEL), GENERATION, min_batch_size=batch_size, max_batch_size=batch_size,
-                                  compile_cache=str(cache), stamps=stamps)
+    stamps = out / "timeline"
+    handler = TimelineHandler(str(MODEL), GENERATION, min_batch_size=batch_size, max_batch_size=batch_size,
+                              compile_cache=str(cache), stamps=stamps)
     patterns = sorted({str(Path(f).parent / ("*" + Path(f).suffix)) for f in files})
     start = time.time()
     counts = caption_with_beam(patterns, str(out) + "/", str(MODEL), handler=handler, pipeline_args=beam_args)
     seconds = time.time() - start
-    first = min(float(line) for line in stamps.read_text().split()) - start
-    return seconds, first, counts
+    timeline = {}
+    for event, at in (line.split() for line in stamps.read_text().splitlines()):
+        timeline[event] = min(timeline.get(event, float("inf")), float(at) - start)
+    return seconds, timeline, counts
 
 
-def portable_rounds(files, work: Path, batch_size: int, timings: dict, firsts: dict):
+def portable_rounds(files, work: Path, batch_size: int, timings: dict, timelines: dict):
     """One round of the portable rows: for 1 and 2 SDK workers, a cold cache then the same cache warm."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("TF_XLA_FLAGS", None)  # this process's own cache folder, set by its DirectRunner rows
@@ -125,11 +151,11 @@ def portable_rounds(files, work: Path, batch_size: int, timings: dict, firsts: d
         with local_portable_services(env, log_dir=work / "logs") as beam_args:
             for state in ("cold", "warm"):
                 name = f"portable, {workers} worker{'s' * (workers > 1)}, {state}"
-                seconds, first, counts = time_portable(files, work / "portable", batch_size,
-                                                       [*beam_args, f"--direct_num_workers={workers}"], cache)
+                seconds, timeline, counts = time_portable(files, work / "portable", batch_size,
+                                                          [*beam_args, f"--direct_num_workers={workers}"], cache)
                 assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
                 timings.setdefault(name, []).append(seconds)
-                firsts.setdefault(name, []).append(first)
+                timelines.setdefault(name, []).append(timeline)
 
 
 def beam_captions(out: Path) -> dict:
@@ -166,7 +192,7 @@ def main(argv=None):
           f"{GENERATION}; batch {args.batch_size}; {rounds} rounds; Beam args {args.beam_args or 'none'}")
 
     timings = {"predict, cold": [], "predict, warm": [], "Beam DirectRunner": []}
-    firsts = {}
+    timelines = {}
     for round_number in range(rounds):
         start = time.perf_counter()
         captioner = ClipCap.from_pretrained(MODEL)
@@ -178,7 +204,7 @@ def main(argv=None):
         timings["Beam DirectRunner"].append(seconds)
         assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
         if args.portable:
-            portable_rounds(files, work, args.batch_size, timings, firsts)
+            portable_rounds(files, work, args.batch_size, timings, timelines)
         print(f"round {round_number + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in timings.items()) + f" {counts}",
               flush=True)
     expected = {r.source: _texts(r.to_dict()) for r in results}
@@ -187,10 +213,16 @@ def main(argv=None):
     print(f"{'':<30} {'min':>8} {'median':>8} {'max':>8}   {'min':>7} {'median':>7} {'max':>7}")
     for name, seconds in timings.items():
         print(summary(name, seconds, len(files)))
-    for name, seconds in firsts.items():
-        print(f"{name:<30} first caption after {min(seconds):.1f} / {statistics.median(seconds):.1f} / "
-              f"{max(seconds):.1f} s (min / median / max)")
-    if firsts:
+    for name, rounds_timelines in timelines.items():
+        firsts = [timeline["first"] for timeline in rounds_timelines]
+        print(f"{name:<30} first caption after {min(firsts):.1f} / {statistics.median(firsts):.1f} / "
+              f"{max(firsts):.1f} s (min / median / max)")
+    if timelines:
+        print("\nportable timeline, median seconds after submission (earliest over the job's workers):")
+        print(f"{'':<45}" + "".join(f"{name.removeprefix('portable, '):>22}" for name in timelines))
+        for event, meaning in EVENTS.items():
+            medians = [statistics.median(t[event] for t in rounds_timelines) for rounds_timelines in timelines.values()]
+            print(f"{meaning:<45}" + "".join(f"{m:>22.1f}" for m in medians))
         same = same and beam_captions(work / "portable") == expected
     print(f"captions identical on both sides: {same}")
     shutil.rmtree(work, ignore_errors=True)
