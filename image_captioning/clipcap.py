@@ -13,7 +13,7 @@ from custom_architectures.clipcap import ClipCapModel
 from image_captioning import hub
 from image_captioning.hub import CLIP_GPT_CAPTIONING
 from image_captioning.generation.config import resolve_generation_preset
-from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, GPT2Decoder, load_tokenizer, save_tokenizer_files
+from image_captioning.tokenizer import END_OF_TEXT, GPT2_ASSETS, GPT2Detokenizer, load_tokenizer, save_tokenizer_files
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -52,7 +52,7 @@ class ClipCap:
         self.video_sampling = dict(video_sampling or {})
         self.tokenizer_dir = Path(tokenizer_dir)
         self._tokenizer = None
-        self._decoder = None
+        self._detokenizer = None
         self._generator = None
 
     @property
@@ -62,11 +62,11 @@ class ClipCap:
         return self._tokenizer
 
     @property
-    def decoder(self):
-        """`GPT2Decoder` over this model's vocabulary: captions are decoded without building the tokenizer."""
-        if self._decoder is None:
-            self._decoder = GPT2Decoder(self.tokenizer_dir)
-        return self._decoder
+    def detokenizer(self):
+        """`GPT2Detokenizer` over this model's vocabulary: captions are decoded without building the tokenizer."""
+        if self._detokenizer is None:
+            self._detokenizer = GPT2Detokenizer(self.tokenizer_dir)
+        return self._detokenizer
 
     @property
     def generator(self):
@@ -85,7 +85,7 @@ class ClipCap:
         """A stop token given as an id or as text that is exactly one GPT-2 token ("." or "<|endoftext|>")."""
         if isinstance(token, (int, np.integer)):
             return int(token)
-        ids = [self.decoder.token_id(END_OF_TEXT)] if token == END_OF_TEXT else self.tokenizer([token])[0]
+        ids = [self.detokenizer.token_id(END_OF_TEXT)] if token == END_OF_TEXT else self.tokenizer([token])[0]
         if len(ids) != 1:
             raise ValueError(f"Stop token {token!r} is {len(ids)} GPT-2 tokens; give one token (e.g. '.') or its id.")
         return int(ids[0])
@@ -97,7 +97,7 @@ class ClipCap:
         return options
 
     def caption_text(self, token_ids):
-        return self.decoder(token_ids).strip()  # <|endoftext|> decodes to nothing
+        return self.detokenizer(token_ids).strip()  # <|endoftext|> decodes to nothing
 
     def encode_images(self, images):
         """CLIP embeddings (N, clip_dim) of CLIP-preprocessed images (N, R, R, 3)."""

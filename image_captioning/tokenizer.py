@@ -1,7 +1,7 @@
 """The GPT-2 BPE tokenizer, from the official vocabulary files shipped with the package.
 
 Encoding (training, text stop tokens) uses keras-hub's `GPT2Tokenizer`, which takes about 1.3 s to
-build its merge tables. Decoding captions needs only `vocab.json`: `GPT2Decoder` maps each id to its
+build its merge tables. Decoding captions needs only `vocab.json`: `GPT2Detokenizer` maps each id to its
 bytes and joins them, so `predict` and every Beam worker start without building the tokenizer.
 """
 
@@ -60,7 +60,7 @@ def token_byte_table(vocabulary):
     return table
 
 
-class GPT2Decoder:
+class GPT2Detokenizer:
     """GPT-2 token ids -> text, from `vocab.json` alone; equal to keras-hub's `GPT2Tokenizer.detokenize`
     after dropping <|endoftext|> (invalid UTF-8 becomes U+FFFD as there).
 
@@ -69,7 +69,7 @@ class GPT2Decoder:
 
     Example:
     ```python
-    decode = GPT2Decoder(GPT2_ASSETS)
+    decode = GPT2Detokenizer(GPT2_ASSETS)
     decode([64, 3797, 13])                  # "a cat."
     decode.token_id("<|endoftext|>")        # 50256
     ```
