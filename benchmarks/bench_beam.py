@@ -19,7 +19,9 @@ Each round times, end to end and writing the same outputs, over the same files:
     (separate processes, started before the clock), 1 and 2 SDK worker processes, each with an empty
     compilation cache ("cold") and then with the cache the cold run filled ("warm"); besides the whole
     run, the seconds from submission to the first finished batch (the first caption) are reported, and a
-    timeline of what a worker does before it: process start, model load begin and end, first batch.
+    timeline of what a worker does before it: process start, model load begin and end, first batch;
+  * with --portable, the same two jobs on a warm pool (`image-captioning beam-worker-pool`: SDK workers are
+    threads of one long-lived process): the first job loads and traces the model in it, the next one does not.
 Prints min / median / max seconds and inputs per second over the rounds, and checks that both sides
 give the same captions.
 """
@@ -137,25 +139,38 @@ def time_portable(files, out: Path, batch_size: int, beam_args, cache: Path):
     seconds = time.time() - start
     timeline = {}
     for event, at in (line.split() for line in stamps.read_text().splitlines()):
-        timeline[event] = min(timeline.get(event, float("inf")), float(at) - start)
+        if float(at) >= start:  # not the warm pool's process start, which precedes the job
+            timeline[event] = min(timeline.get(event, float("inf")), float(at) - start)
     return seconds, timeline, counts
 
 
+POOLS = {"portable": ("cold", "warm"), "warm pool": ("first job", "next job")}
+
+
 def portable_rounds(files, work: Path, batch_size: int, timings: dict, timelines: dict):
-    """One round of the portable rows: for 1 and 2 SDK workers, a cold cache then the same cache warm."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop("TF_XLA_FLAGS", None)  # this process's own cache folder, set by its DirectRunner rows
-    for workers in (1, 2):
-        cache = work / f"xla-{workers}"
-        shutil.rmtree(cache, ignore_errors=True)
-        with local_portable_services(env, log_dir=work / "logs") as beam_args:
-            for state in ("cold", "warm"):
-                name = f"portable, {workers} worker{'s' * (workers > 1)}, {state}"
-                seconds, timeline, counts = time_portable(files, work / "portable", batch_size,
-                                                          [*beam_args, f"--direct_num_workers={workers}"], cache)
-                assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
-                timings.setdefault(name, []).append(seconds)
-                timelines.setdefault(name, []).append(timeline)
+    """One round of the portable rows: for Beam's worker pool and for the warm pool, 1 and 2 SDK workers, two jobs
+    on a fresh pool and an empty compilation cache: Beam's pool runs the second from the warm cache; the warm pool
+    also keeps the model loaded and traced in its process."""
+    for pool, states in POOLS.items():
+        for workers in (1, 2):
+            cache = work / f"xla-{workers}"
+            shutil.rmtree(cache, ignore_errors=True)
+            env = {**os.environ, "IMAGE_CAPTIONING_COMPILE_CACHE": str(cache),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+            env.pop("TF_XLA_FLAGS", None)  # this process's own cache folder, set by its DirectRunner rows
+            with local_portable_services(env, log_dir=work / "logs", warm_pool=pool == "warm pool") as beam_args:
+                for state in states:
+                    name = f"{pool}, {workers} worker{'s' * (workers > 1)}, {state}"
+                    seconds, timeline, counts = time_portable(files, work / "portable", batch_size,
+                                                              [*beam_args, f"--direct_num_workers={workers}"], cache)
+                    assert counts["inputs"] == len(files) == counts["captions"] + counts["errors"], counts
+                    timings.setdefault(name, []).append(seconds)
+                    timelines.setdefault(name, []).append(timeline)
+
+
+def _median_event(rounds_timelines, event) -> str:
+    times = [timeline[event] for timeline in rounds_timelines if event in timeline]
+    return f"{statistics.median(times):.1f}" if times else "-"
 
 
 def beam_captions(out: Path) -> dict:
@@ -218,11 +233,13 @@ def main(argv=None):
         print(f"{name:<30} first caption after {min(firsts):.1f} / {statistics.median(firsts):.1f} / "
               f"{max(firsts):.1f} s (min / median / max)")
     if timelines:
-        print("\nportable timeline, median seconds after submission (earliest over the job's workers):")
-        print(f"{'':<45}" + "".join(f"{name.removeprefix('portable, '):>22}" for name in timelines))
+        print("\nportable timeline, median seconds after submission (earliest over the job's workers; "
+              "'-': done before this job, in the warm pool's process):")
+        print(f"{'':<45}" + "".join(f"{name.replace(' worker', 'w').replace('portable', 'Beam pool'):>27}"
+                                    for name in timelines))
         for event, meaning in EVENTS.items():
-            medians = [statistics.median(t[event] for t in rounds_timelines) for rounds_timelines in timelines.values()]
-            print(f"{meaning:<45}" + "".join(f"{m:>22.1f}" for m in medians))
+            medians = [_median_event(rounds_timelines, event) for rounds_timelines in timelines.values()]
+            print(f"{meaning:<45}" + "".join(f"{m:>27}" for m in medians))
         same = same and beam_captions(work / "portable") == expected
     print(f"captions identical on both sides: {same}")
     shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,7 @@
 """`image-captioning beam` the way clusters run Python: Beam's portable runner, a job service and an EXTERNAL
 worker pool as separate processes, SDK worker processes that load the model themselves; the DirectRunner's
-multi_processing mode; and an SDK worker SIGKILLed mid-run. Every input of a mixed corpus must end as exactly
+multi_processing mode; an SDK worker SIGKILLed mid-run; and the warm worker pool (`image-captioning
+beam-worker-pool`), whose thread workers keep one loaded model across jobs. Every input of a mixed corpus must end as exactly
 one caption record or one error record, identical to `predict`'s. Run them alone: `pytest -m beam_portable`."""
 
 import json
@@ -44,6 +45,16 @@ def services(tmp_path_factory):
            "IMAGE_CAPTIONING_COMPILE_CACHE": str(folder / "xla")}
     with local_portable_services(env, log_dir=folder / "logs") as beam_args:
         yield {"args": beam_args, "cache": folder / "xla", "logs": folder / "logs"}
+
+
+@pytest.fixture(scope="module")
+def warm_pool(tmp_path_factory):
+    """A job service and `image-captioning beam-worker-pool`: SDK workers are threads of one lasting process."""
+    folder = tmp_path_factory.mktemp("warm-pool")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+           "IMAGE_CAPTIONING_COMPILE_CACHE": str(folder / "xla")}
+    with local_portable_services(env, log_dir=folder / "logs", warm_pool=True) as beam_args:
+        yield {"args": beam_args, "logs": folder / "logs"}
 
 
 def cli_run(corpus, out, beam_args):
@@ -114,3 +125,12 @@ def test_killed_worker_without_resubmission_raises_and_leaves_no_results(corpus,
                           handler=handler, attempts=1, pipeline_args=services["args"])
     assert (tmp_path / "killed").exists()
     assert not list(out.glob("captions-*.jsonl")), "a failed job left a partial caption file"
+
+
+def test_warm_worker_pool_loads_the_model_once_for_two_jobs(corpus, warm_pool):
+    for job in ("first", "second"):
+        out = corpus["root"] / f"warm-pool-{job}"
+        cli_run(corpus, out, [*warm_pool["args"], "--direct_num_workers=2"])
+        assert_same_as_predict(corpus, out)
+    log = (warm_pool["logs"] / "worker-pool.log").read_text()
+    assert log.count("loaded the model") == 1, log[-3000:]

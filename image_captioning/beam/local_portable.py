@@ -18,6 +18,7 @@ from pathlib import Path
 
 JOB_SERVICE = "apache_beam.runners.portability.local_job_service_main"
 WORKER_POOL = "apache_beam.runners.worker.worker_pool_main"
+WARM_WORKER_POOL = "image_captioning.cli"  # `image-captioning beam-worker-pool`, see image_captioning.beam.worker_pool
 
 
 def free_port() -> int:
@@ -35,7 +36,7 @@ def worker_environment(env=None) -> dict[str, str]:
 
 
 @contextmanager
-def local_portable_services(env=None, log_dir=None, start_timeout=120.0):
+def local_portable_services(env=None, log_dir=None, start_timeout=120.0, warm_pool=False, preload=None):
     """Starts a job service and a worker pool, yields the Beam options that submit to them, then stops both.
 
     Args:
@@ -43,6 +44,9 @@ def local_portable_services(env=None, log_dir=None, start_timeout=120.0):
             package on its PYTHONPATH when it is not installed.
         log_dir: where `job-service.log` and `worker-pool.log` go (default: a fresh temp folder).
         start_timeout: seconds to wait for the two services to listen.
+        warm_pool: start `image-captioning beam-worker-pool` (SDK workers are threads of one process that keeps
+            the model across jobs) instead of Beam's pool (one fresh process per SDK worker).
+        preload: with `warm_pool`, the model the pool loads before it listens.
 
     Yields:
         ["--runner=PortableRunner", "--job_endpoint=localhost:P", "--environment_type=EXTERNAL",
@@ -63,7 +67,9 @@ def local_portable_services(env=None, log_dir=None, start_timeout=120.0):
     try:
         processes.append(_start([JOB_SERVICE, "--port", "0", "--port_file", str(port_file)], env,
                                 log_dir / "job-service.log"))
-        processes.append(_start([WORKER_POOL, f"--service_port={pool_port}"], env, log_dir / "worker-pool.log"))
+        pool = ([WARM_WORKER_POOL, "beam-worker-pool", f"--port={pool_port}", *([f"--preload={preload}"] if preload else [])]
+                if warm_pool else [WORKER_POOL, f"--service_port={pool_port}"])
+        processes.append(_start(pool, env, log_dir / "worker-pool.log"))
         job_port = _wait_for(lambda: port_file.is_file() and port_file.read_text().strip(), processes, start_timeout)
         _wait_for(lambda: _listening(pool_port), processes, start_timeout)
         yield ["--runner=PortableRunner", f"--job_endpoint=localhost:{job_port}",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
@@ -13,10 +17,27 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from image_captioning.results import Caption
 
 # Beam shares a loaded model between the threads of one RunInference step, but each step holds its own
-# `shared.Shared` key, so the frame and whole-video steps would load a model each: this keeps one per process,
-# for one handler (one job) at a time, so that a later job in the same process loads afresh and frees the last.
-_LOADED: dict[str, object] = {}
+# `shared.Shared` key, so the frame and whole-video steps would load a model each: this keeps one per process.
+# By default it is one job's (a later job in the same process loads afresh and frees the last); in a warm
+# worker pool (`image_captioning.beam.worker_pool`) it stays for every later job on the same model files.
+_LOGGER = logging.getLogger(__name__)
+_LOADED: dict[tuple, object] = {}
 _LOADING = threading.Lock()
+_KEEP_ACROSS_JOBS = threading.Event()
+
+
+def keep_models_across_jobs():
+    """From now on, a job in this process reuses the model (and its traced functions) that an earlier job on the
+    same model files loaded, instead of loading it afresh. For long-lived processes that run many jobs."""
+    _KEEP_ACROSS_JOBS.set()
+
+
+def _model_files_signature(model: str) -> tuple:
+    """(name, size, mtime) of a local model folder's files, so that a model rewritten in place loads afresh."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return ()
+    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(folder.iterdir()) if f.is_file())
 
 
 @dataclass
@@ -66,11 +87,17 @@ class ClipCapModelHandler(ModelHandler):
         self._instance = uuid.uuid4().hex  # survives pickling: the same in both steps and every worker of a job
 
     def load_model(self):
+        key = self._loaded_key()
         with _LOADING:
-            if self._instance not in _LOADED:
+            if key not in _LOADED:
                 _LOADED.clear()
-                _LOADED[self._instance] = self._load()
-            return _LOADED[self._instance]
+                _LOADED[key] = self._load()
+            return _LOADED[key]
+
+    def _loaded_key(self) -> tuple:
+        if _KEEP_ACROSS_JOBS.is_set():
+            return self.model, _model_files_signature(self.model)
+        return (self._instance,)
 
     def _load(self):
         from image_captioning.beam.model_files import local_model
@@ -80,8 +107,10 @@ class ClipCapModelHandler(ModelHandler):
         if self.compile_cache:
             enable_compilation_cache(None if self.compile_cache is True else self.compile_cache)
 
+        start = time.perf_counter()
         captioner = ClipCap.from_pretrained(local_model(self.model))
         _ = captioner.generator  # built here, once, so the threads that share this model never race to build it
+        _LOGGER.info("loaded the model %s in %.1f s (process %d)", self.model, time.perf_counter() - start, os.getpid())
         return captioner
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None) -> list[PredictionResult]:

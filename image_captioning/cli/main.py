@@ -16,6 +16,8 @@ SUBCOMMANDS = {
     "train-clip": ("contrastive CLIP pretraining (InfoNCE) of an image and a text encoder; recall@1/@5", "image_captioning.cli.train_clip"),
     "evaluate": ("caption a dataset split; BLEU, METEOR, ROUGE-L, CIDEr vs a constant baseline", "image_captioning.cli.evaluate"),
     "beam": ("caption file patterns with Apache Beam (local, Dataflow, Flink); needs the [beam] extra", "image_captioning.cli.beam"),
+    "beam-worker-pool": ("a warm SDK worker pool for Beam's portable runner: workers are threads of one process "
+                         "that keeps the model loaded across jobs", "image_captioning.cli.beam_worker_pool"),
     "serve": ("HTTP captioning server: dynamic batching, Open Inference Protocol v2, Prometheus metrics", "image_captioning.cli.serve"),
 }
 
