@@ -49,11 +49,12 @@ def services(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def warm_pool(tmp_path_factory):
-    """A job service and `image-captioning beam-worker-pool`: SDK workers are threads of one lasting process."""
+    """A job service and `image-captioning beam-worker-pool --preload`: SDK workers are threads of one lasting
+    process, which loaded the model before it listened."""
     folder = tmp_path_factory.mktemp("warm-pool")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
            "IMAGE_CAPTIONING_COMPILE_CACHE": str(folder / "xla")}
-    with local_portable_services(env, log_dir=folder / "logs", warm_pool=True) as beam_args:
+    with local_portable_services(env, log_dir=folder / "logs", warm_pool=True, preload=str(DEMO_MODEL)) as beam_args:
         yield {"args": beam_args, "logs": folder / "logs"}
 
 
@@ -133,4 +134,4 @@ def test_warm_worker_pool_loads_the_model_once_for_two_jobs(corpus, warm_pool):
         cli_run(corpus, out, [*warm_pool["args"], "--direct_num_workers=2"])
         assert_same_as_predict(corpus, out)
     log = (warm_pool["logs"] / "worker-pool.log").read_text()
-    assert log.count("loaded the model") == 1, log[-3000:]
+    assert log.count("loaded the model") == 1, log[-3000:]  # at --preload, none for either job
