@@ -37,13 +37,18 @@ def corpus(tmp_path_factory):
     return {"root": root, "files": files, "patterns": [str(root / "in" / "**")], "predicted": predicted}
 
 
+def services_environment(folder):
+    """This environment, with the package on PYTHONPATH and the compilation cache in `folder`/xla: the services
+    pass it to every SDK worker."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+            "IMAGE_CAPTIONING_COMPILE_CACHE": str(folder / "xla")}
+
+
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
     """A job service and a worker pool; the environment reaches every SDK worker (package path, cache)."""
     folder = tmp_path_factory.mktemp("services")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-           "IMAGE_CAPTIONING_COMPILE_CACHE": str(folder / "xla")}
-    with local_portable_services(env, log_dir=folder / "logs") as beam_args:
+    with local_portable_services(services_environment(folder), log_dir=folder / "logs") as beam_args:
         yield {"args": beam_args, "cache": folder / "xla", "logs": folder / "logs"}
 
 
@@ -52,9 +57,8 @@ def warm_pool(tmp_path_factory):
     """A job service and `image-captioning beam-worker-pool --preload`: SDK workers are threads of one lasting
     process, which loaded the model before it listened."""
     folder = tmp_path_factory.mktemp("warm-pool")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-           "IMAGE_CAPTIONING_COMPILE_CACHE": str(folder / "xla")}
-    with local_portable_services(env, log_dir=folder / "logs", warm_pool=True, preload=str(DEMO_MODEL)) as beam_args:
+    with local_portable_services(services_environment(folder), log_dir=folder / "logs", warm_pool=True,
+                                 preload=str(DEMO_MODEL)) as beam_args:
         yield {"args": beam_args, "logs": folder / "logs"}
 
 

@@ -76,12 +76,17 @@ def test_environment_switch_turns_it_off(monkeypatch, value):
 def test_cli_flags(monkeypatch, tmp_path):
     monkeypatch.setenv("TF_XLA_FLAGS", "")  # recorded, so the flags set below are undone after the test
     monkeypatch.delenv("TF_XLA_FLAGS")
+    monkeypatch.setenv(CACHE_ENV, "")  # likewise: compile_cache_from_args exports the choice
+    monkeypatch.delenv(CACHE_ENV)
     off = build_parser(["caption"]).parse_args(["caption", "x.jpg", "--no-compile-cache"])
     assert compile_cache_from_args(off) is None and "TF_XLA_FLAGS" not in os.environ
+    assert enable_compilation_cache() is None  # what a Beam model handler of that command asks for
     on = build_parser(["caption"]).parse_args(["caption", "x.jpg", "--compile-cache", str(tmp_path / "c")])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TensorFlow may be loaded by other tests of this process
         assert compile_cache_from_args(on) == (tmp_path / "c").resolve()
+        # The handler's default is now the command's folder, not ~/.cache (a CompileCacheError before).
+        assert enable_compilation_cache() == (tmp_path / "c").resolve()
     assert f"--tf_xla_persistent_cache_directory={(tmp_path / 'c').resolve()}" in os.environ["TF_XLA_FLAGS"]
     with pytest.raises(SystemExit):
         build_parser(["caption"]).parse_args(["caption", "x.jpg", "--no-compile-cache", "--compile-cache", "d"])

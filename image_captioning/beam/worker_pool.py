@@ -15,12 +15,8 @@ pool (systemd, a Kubernetes sidecar) brings it back cold. Where workers are expe
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
-
-_LOGGER = logging.getLogger(__name__)
-
 
 def serve_worker_pool(port: int = 0, preload: str | None = None, stop: threading.Event | None = None) -> None:
     """Serves SDK workers as threads of this process until SIGTERM, Ctrl-C or `stop` is set.

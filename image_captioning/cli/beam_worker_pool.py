@@ -2,7 +2,6 @@
 `image_captioning.beam.worker_pool`)."""
 
 import logging
-import os
 
 
 def add_arguments(parser):
@@ -14,13 +13,7 @@ def add_arguments(parser):
 
 def run(args):
     from image_captioning.beam.worker_pool import serve_worker_pool
-    from image_captioning.generation.compile_cache import CACHE_ENV
 
-    # The jobs' model handlers ask for the default cache: make it the one this pool chose.
-    if args.no_compile_cache:
-        os.environ[CACHE_ENV] = "off"
-    elif args.compile_cache:
-        os.environ[CACHE_ENV] = str(args.compile_cache)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("image_captioning").setLevel(logging.INFO)  # model loads, with their seconds
     serve_worker_pool(args.port, args.preload)

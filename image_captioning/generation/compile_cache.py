@@ -79,10 +79,18 @@ def enable_compilation_cache(directory=None):
 
 
 def compile_cache_from_args(args):
-    """The CLI's `--compile-cache DIR` / `--no-compile-cache` (see `add_compile_cache_arguments`)."""
+    """The CLI's `--compile-cache DIR` / `--no-compile-cache` (see `add_compile_cache_arguments`).
+
+    The choice also becomes `$IMAGE_CAPTIONING_COMPILE_CACHE`, the default of everything the command runs: the
+    Beam model handlers in this process (whose `compile_cache=True` would otherwise name another folder than the
+    one TensorFlow already uses) and the worker processes it starts."""
     if getattr(args, "no_compile_cache", False):
+        os.environ[CACHE_ENV] = OFF_VALUES[0]
         return None
-    return enable_compilation_cache(getattr(args, "compile_cache", None))
+    directory = enable_compilation_cache(getattr(args, "compile_cache", None))
+    if directory is not None:
+        os.environ[CACHE_ENV] = str(directory)
+    return directory
 
 
 def add_compile_cache_arguments(parser):
