@@ -19,7 +19,7 @@ below `xla_min_rows` rows, XLA from there), over all 12 layers with their own we
 - MLP: `mlp_c_fc` (GELU included) and `mlp_c_proj`;
 - LM head: the final layer norm and the tied-embedding product to 50257 logits (also split into
   halves, the parallel form the step uses at small batches);
-- token choice: argmax and the chosen token's log-softmax (logsumexp) over the logits;
+- token choice: argmax (`search.first_argmax`) and the chosen token's log-softmax (logsumexp) over the logits;
 - dispatch: a compiled function that does nothing (the cost of one call, counted in every row);
 - whole step: `LayerCacheForward.step` + token choice, one call; and the step inside the real
   loop: (time of 20 tokens - time of 1 token) / 19 through `CaptionGenerator.generate`.
@@ -79,6 +79,7 @@ def main():
     from image_captioning.generation import CaptionGenerator
     from image_captioning.generation.compile import compile_function
     from image_captioning.generation.kv_cache import lm_head_logits
+    from image_captioning.generation.search import first_argmax
 
     print(describe_machine())
     print(f"backend {keras.config.backend()}, {threads}; cache length {args.cache_length}, {args.repeats} repeats")
@@ -121,7 +122,7 @@ def main():
             return forward._write(keys, k, index, at_index)
 
         def choose(logits):
-            token = ops.argmax(logits, axis=-1)
+            token = first_argmax(logits)
             return token, ops.take_along_axis(logits, token[:, None], axis=-1)[:, 0] - ops.logsumexp(logits, axis=-1)
 
         def each_fused(part):

@@ -37,6 +37,19 @@ def write_column(tokens, column, values):
     return ops.where(hit, values[..., None], tokens)
 
 
+def first_argmax(values):
+    """int32 index of the first largest value of each row of values (R, V), as `ops.argmax` gives it.
+
+    Written as a max and then a min over the positions that hold it: XLA's CPU argmax (one
+    reduction carrying value and index) took 6 ms on (32, 50257) logits on the 2-core AMD EPYCs,
+    against 1.7 ms for these two plain reductions, about 5 % of a batch-32 decode step.
+    """
+    vocabulary = ops.shape(values)[-1]
+    largest = ops.max(values, axis=-1, keepdims=True)
+    positions = ops.where(values == largest, ops.arange(vocabulary, dtype="int32")[None, :], vocabulary)
+    return ops.minimum(ops.min(positions, axis=-1), vocabulary - 1)  # a NaN row would match nowhere
+
+
 def sample_tokens(scaled_logits, uniform, top_k, top_p):
     """Draws one token per row by inverse CDF over the top-k / top-p-filtered distribution.
 
@@ -78,7 +91,7 @@ def decode_sequences(forward, prefix, valid, uniforms, temperature, top_k, top_p
         if sample:
             token = sample_tokens(scaled, ops.take(uniforms, column, axis=1), top_k, top_p)
         else:
-            token = ops.argmax(scaled, axis=-1)
+            token = first_argmax(scaled)
         token = ops.cast(token, "int32")
         # The chosen token's log-softmax, without writing the whole (R, V) log-softmax out.
         return token, ops.take_along_axis(scaled, token[:, None], axis=-1)[:, 0] - ops.logsumexp(scaled, axis=-1)
