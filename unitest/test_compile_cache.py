@@ -56,6 +56,12 @@ def test_import_image_captioning_loads_no_backend():
     assert _python(code).stdout.strip() == "[]"
 
 
+def test_command_imports_tensorflow_without_jax_and_jax_stays_importable():
+    code = ("import sys\nfrom image_captioning.cli.quiet import quiet_backend_logs\nquiet_backend_logs()\n"
+            "print('jax' in sys.modules)\nimport jax, tensorflow\nprint(jax.numpy.add(1, 2), tensorflow.constant(3).numpy())")
+    assert _python(code).stdout.strip().splitlines()[-2:] == ["False", "3 3"]
+
+
 def test_enable_sets_tensorflow_flags_before_import(tmp_path):
     code = ("import os\nfrom image_captioning.generation.compile_cache import enable_compilation_cache\n"
             f"print(enable_compilation_cache({str(tmp_path)!r}))\nprint(os.environ['TF_XLA_FLAGS'])")

@@ -4,7 +4,7 @@ import argparse
 import importlib
 import sys
 
-from image_captioning.cli.quiet import quiet_backend_logs
+from image_captioning.cli.quiet import import_tensorflow, quiet_backend_logs
 from image_captioning.generation.compile_cache import add_compile_cache_arguments, compile_cache_from_args
 
 # name: (help, module). Each module has `add_arguments(parser)` and `run(args)`, and imports its
@@ -44,7 +44,9 @@ def main(argv=None):
     args = build_parser(argv).parse_args(argv)
     # Before TensorFlow loads: it reads the cache flags at its first XLA compilation.
     compile_cache_from_args(args)
-    if not args.verbose:
+    if args.verbose:
+        import_tensorflow()
+    else:
         quiet_backend_logs()
     result = args.run(args)
     return result if isinstance(result, int) else 0
