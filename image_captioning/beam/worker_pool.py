@@ -18,6 +18,7 @@ from __future__ import annotations
 import signal
 import threading
 
+
 def serve_worker_pool(port: int = 0, preload: str | None = None, stop: threading.Event | None = None) -> None:
     """Serves SDK workers as threads of this process until SIGTERM, Ctrl-C or `stop` is set.
 
